@@ -1,0 +1,48 @@
+//! A model-checked concurrency core for JavaScript-style event loops.
+//!
+//! This crate is the part of an event loop whose correctness depends on concurrency: the
+//! [`ring`] that carries microtasks from any thread to the loop thread (more components follow:
+//! the loop state machine, timers, promises, and a `std` driver that composes them).
+//!
+//! Every protocol here is checked three ways from the same source: the production build, loom
+//! (`RUSTFLAGS="--cfg loom"`, all interleavings within a stated preemption bound, under the C11
+//! memory model) and shuttle (`--features shuttle`, randomized and PCT schedules of larger
+//! scenarios). The claims, their arguments and the limits of that evidence are in `proofs/`.
+//!
+//! # Features
+//!
+//! - `alloc` (default through `std`): heap-backed structures. The crate is `#![no_std]`.
+//! - `std` (default): std primitives (a futex-backed lock instead of a spin lock).
+//! - `shuttle`: testing only; swaps every primitive for shuttle's. Not covered by semver.
+//!
+//! # Example
+//!
+//! ```
+//! use eventloop_core::ring;
+//!
+//! let (producer, mut consumer) = ring::with_capacity::<u32>(2).unwrap();
+//! let remote = producer.clone();
+//! std::thread::spawn(move || {
+//!     for i in 0..3 {
+//!         remote.push(i).unwrap(); // the third push spills into the overflow: still FIFO
+//!     }
+//! })
+//! .join()
+//! .unwrap();
+//! let drained: Vec<u32> = std::iter::from_fn(|| consumer.pop()).collect();
+//! assert_eq!(drained, [0, 1, 2]);
+//! ```
+#![no_std]
+#![warn(missing_docs, missing_debug_implementations)]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", loom, test))]
+extern crate std;
+
+pub(crate) mod sync;
+
+#[cfg(feature = "alloc")]
+pub mod ring;

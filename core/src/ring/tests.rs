@@ -1,0 +1,163 @@
+//! Single-threaded unit tests of the ring. Concurrency is checked in `models/` (loom, shuttle,
+//! real threads); operation sequences against `VecDeque` in `tests/` (proptest) and `fuzz/`.
+
+use super::*;
+use alloc::string::ToString;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering::SeqCst};
+
+#[test]
+fn capacity_must_be_a_power_of_two_in_range() {
+    for bad in [0, 1, 3, 6, 4097, MAX_CAPACITY * 2] {
+        let err = with_capacity::<u8>(bad).unwrap_err();
+        assert_eq!(err.requested, bad);
+        assert!(err.to_string().contains("power of two"));
+    }
+    for good in [2, 4, 1024, 4096] {
+        let (p, c) = with_capacity::<u8>(good).unwrap();
+        assert_eq!((p.capacity(), c.capacity()), (good, good));
+    }
+    assert_eq!(new::<u8>().0.capacity(), DEFAULT_CAPACITY);
+}
+
+#[test]
+fn fifo_within_the_ring() {
+    let (p, mut c) = with_capacity(4).unwrap();
+    assert_eq!(c.try_pop(), Err(PopError::Empty));
+    for round in 0..10u32 {
+        for i in 0..4 {
+            p.push(round * 4 + i).unwrap();
+        }
+        assert_eq!(c.len(), 4);
+        for i in 0..4 {
+            assert_eq!(c.pop(), Some(round * 4 + i));
+        }
+        assert!(c.is_empty());
+    }
+}
+
+/// The Go original's DEFECT #4: fill the ring, push A (spills), pop one, push B. A must come
+/// before B even though the ring had room again when B was pushed.
+#[test]
+fn fifo_across_overflow_when_the_ring_has_room_again() {
+    let (p, mut c) = with_capacity(2).unwrap();
+    p.push("r0").unwrap();
+    p.push("r1").unwrap();
+    p.push("a").unwrap(); // ring full: spills
+    assert_eq!(c.pop(), Some("r0")); // the ring has a free slot now
+    p.push("b").unwrap(); // must not overtake "a"
+    let rest: Vec<_> = core::iter::from_fn(|| c.pop()).collect();
+    assert_eq!(rest, ["r1", "a", "b"]);
+    assert_eq!(c.try_pop(), Err(PopError::Empty));
+    // Overflow fully drained: the next push takes the lock-free path again.
+    p.push("c").unwrap();
+    assert!(!p.shared.producers.spilled.load(SeqCst));
+    assert_eq!(c.pop(), Some("c"));
+}
+
+#[test]
+fn burst_then_drain_returns_overflow_memory() {
+    let (p, mut c) = with_capacity(8).unwrap();
+    for i in 0..10_000u32 {
+        p.push(i).unwrap();
+    }
+    assert_eq!(c.len(), 10_000);
+    assert!(c.overflow_allocation() >= 10_000 - 8);
+    for i in 0..10_000u32 {
+        assert_eq!(c.pop(), Some(i));
+    }
+    assert_eq!(c.try_pop(), Err(PopError::Empty));
+    assert!(c.overflow_allocation() <= 2 * OVERFLOW_RESERVE, "kept {} slots", c.overflow_allocation());
+}
+
+#[test]
+fn close_hands_values_back_and_keeps_accepted_ones() {
+    let (p, mut c) = with_capacity(2).unwrap();
+    for i in 0..5 {
+        p.push(i).unwrap();
+    }
+    assert!(p.close());
+    assert!(!c.close(), "second close reports it was already closed");
+    assert!(p.is_closed() && c.is_closed());
+    assert_eq!(p.push(99).unwrap_err().into_inner(), 99);
+    let drained: Vec<_> = core::iter::from_fn(|| c.pop()).collect();
+    assert_eq!(drained, [0, 1, 2, 3, 4]);
+    assert_eq!(c.try_pop(), Err(PopError::Closed));
+}
+
+#[test]
+fn dropping_the_consumer_closes_the_ring() {
+    let (p, c) = with_capacity::<u8>(2).unwrap();
+    drop(c);
+    assert_eq!(p.push(7), Err(PushError(7)));
+}
+
+struct Counted<'a>(&'a StdAtomicUsize);
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn every_remaining_value_is_dropped_exactly_once() {
+    for (pushed, popped) in [(0, 0), (1, 0), (3, 1), (8, 3), (40, 20), (40, 40)] {
+        let drops = StdAtomicUsize::new(0);
+        let (p, mut c) = with_capacity(4).unwrap();
+        for _ in 0..pushed {
+            p.push(Counted(&drops)).unwrap();
+        }
+        for _ in 0..popped {
+            drop(c.pop().unwrap());
+        }
+        assert_eq!(drops.load(SeqCst), popped);
+        // Drop in either order: the last half frees the ring.
+        if pushed % 2 == 0 {
+            drop(c);
+            drop(p);
+        } else {
+            drop(p);
+            drop(c);
+        }
+        assert_eq!(drops.load(SeqCst), pushed, "pushed {pushed}, popped {popped}");
+    }
+}
+
+#[test]
+fn indices_wrap_at_the_closed_bit() {
+    // Start the counters just below the wrap point of the index space.
+    let (p, mut c) = with_capacity(4).unwrap();
+    let start = INDEX_MASK - 5;
+    p.shared.producers.tail.store(start, SeqCst);
+    for (i, slot) in p.shared.slots.iter().enumerate() {
+        // Slot of index `start + k` must carry stamp `start + k` (free for that index).
+        let k = (i.wrapping_sub(start) & 3) as usize;
+        slot.stamp.store(index_add(start, k), SeqCst);
+    }
+    c.head = start;
+    for i in 0..40u32 {
+        p.push(i).unwrap();
+        p.push(i + 1000).unwrap();
+        assert_eq!(c.pop(), Some(i));
+        assert_eq!(c.pop(), Some(i + 1000));
+    }
+    assert!(c.head < 100, "head wrapped to {}", c.head);
+    assert!(!p.is_closed());
+}
+
+#[test]
+fn zero_sized_values() {
+    let (p, mut c) = with_capacity(2).unwrap();
+    for _ in 0..100 {
+        p.push(()).unwrap();
+    }
+    assert_eq!(c.len(), 100);
+    assert_eq!(core::iter::from_fn(|| c.pop()).count(), 100);
+}
+
+#[test]
+fn debug_output_names_the_state() {
+    let (p, c) = with_capacity::<u8>(2).unwrap();
+    let text = alloc::format!("{p:?} {c:?}");
+    assert!(text.contains("capacity: 2") && text.contains("closed: false"), "{text}");
+}

@@ -1,0 +1,41 @@
+//! loom primitives: every interleaving within the model's preemption bound, under C11.
+
+pub(crate) mod atomic {
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+}
+
+pub(crate) use loom::sync::Arc;
+
+pub(crate) mod cell {
+    pub(crate) use loom::cell::UnsafeCell;
+}
+
+pub(crate) mod hint {
+    /// Under loom a busy-wait step must yield, or the model never lets the other thread run and
+    /// fails with "exceeded maximum number of branches".
+    #[inline]
+    pub(crate) fn spin_loop() {
+        loom::thread::yield_now();
+    }
+
+    #[inline]
+    pub(crate) fn yield_now() {
+        loom::thread::yield_now();
+    }
+}
+
+/// loom's `Mutex` with a non-poisoning `lock`, matching the production arm.
+#[derive(Default)]
+pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(loom::sync::Mutex::new(value))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,44 @@
+//! The one switch point for synchronization primitives.
+//!
+//! # Ground rules
+//!
+//! Every atomic, every `UnsafeCell`, every lock, every `Arc` and every spin/yield hint in this
+//! crate comes from this module. Nothing else imports `core::sync::atomic`, `std::sync` or
+//! `core::cell::UnsafeCell` (enforced by `disallowed-types` in `core/clippy.toml`), so the same
+//! source compiles three ways:
+//!
+//! | build | selected by | primitives |
+//! |---|---|---|
+//! | production | default | `core::sync::atomic`, `alloc::sync::Arc`, `std::sync::Mutex` (or a spin lock without `std`) |
+//! | loom | `RUSTFLAGS="--cfg loom"` | `loom::*`: every interleaving (within a preemption bound) under the C11 model |
+//! | shuttle | `--features shuttle` | `shuttle::*`: randomized and PCT schedules, sequentially consistent only |
+//!
+//! Enabling both checkers at once is a compile error.
+//!
+//! `UnsafeCell` exposes only the closure API of loom (`with`, `with_mut`), so that the checkers
+//! see where each access to shared plain data begins and ends. Under shuttle every access is also
+//! a scheduling point and is checked against overlapping accesses from other tasks, because
+//! shuttle on its own only switches tasks at its own operations and has no race detector.
+
+#![allow(dead_code, unused_imports, reason = "the facade is complete; not every component uses every primitive yet")]
+
+#[cfg(all(loom, feature = "shuttle"))]
+compile_error!("`--cfg loom` and the `shuttle` feature select different checkers: enable one of them");
+
+#[cfg(not(any(loom, feature = "shuttle")))]
+mod std_impl;
+#[cfg(not(any(loom, feature = "shuttle")))]
+pub(crate) use std_impl::*;
+
+#[cfg(loom)]
+mod loom_impl;
+#[cfg(loom)]
+pub(crate) use loom_impl::*;
+
+#[cfg(all(feature = "shuttle", not(loom)))]
+mod shuttle_impl;
+#[cfg(all(feature = "shuttle", not(loom)))]
+pub(crate) use shuttle_impl::*;
+
+mod pad;
+pub(crate) use pad::CachePadded;

@@ -1,0 +1,140 @@
+//! Production primitives: `core`/`alloc`, and `std` when the feature is on.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // this file is the switch point
+
+pub(crate) mod atomic {
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+}
+
+pub(crate) use alloc::sync::Arc;
+
+pub(crate) mod cell {
+    /// `core::cell::UnsafeCell` with loom's closure API.
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        #[inline]
+        pub(crate) const fn new(value: T) -> Self {
+            Self(core::cell::UnsafeCell::new(value))
+        }
+
+        /// Runs `f` with a shared pointer to the contents. The caller's protocol must rule out
+        /// a concurrent `with_mut`.
+        #[inline(always)]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with an exclusive pointer to the contents. The caller's protocol must rule
+        /// out any concurrent access.
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+pub(crate) mod hint {
+    /// One step of a bounded busy-wait.
+    #[inline(always)]
+    pub(crate) fn spin_loop() {
+        core::hint::spin_loop();
+    }
+
+    /// Gives the processor (or, with `std`, the thread's time slice) to someone else.
+    #[inline]
+    pub(crate) fn yield_now() {
+        #[cfg(feature = "std")]
+        std::thread::yield_now();
+        #[cfg(not(feature = "std"))]
+        core::hint::spin_loop();
+    }
+}
+
+#[cfg(feature = "std")]
+mod mutex {
+    /// `std::sync::Mutex` whose `lock` ignores poisoning: every critical section in this crate
+    /// leaves its data consistent before anything that can panic (no user code runs under a lock).
+    #[derive(Default)]
+    pub(crate) struct Mutex<T>(std::sync::Mutex<T>);
+
+    pub(crate) type MutexGuard<'a, T> = std::sync::MutexGuard<'a, T>;
+
+    impl<T> Mutex<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::sync::Mutex::new(value))
+        }
+
+        #[inline]
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+    }
+}
+
+#[cfg(not(feature = "std"))]
+mod mutex {
+    //! A test-and-test-and-set spin lock for `no_std` builds. Critical sections in this crate
+    //! are short and run no user code, so spinning is bounded by another thread's short section
+    //! (or, on a single core without preemption, cannot happen at all).
+    use core::cell::UnsafeCell;
+    use core::ops::{Deref, DerefMut};
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    pub(crate) struct Mutex<T> {
+        locked: AtomicBool,
+        value: UnsafeCell<T>,
+    }
+
+    // SAFETY: the lock hands out `&mut T` to one holder at a time, so sharing the mutex across
+    // threads moves `T` between threads (hence `T: Send`) but never shares it.
+    unsafe impl<T: Send> Sync for Mutex<T> {}
+
+    pub(crate) struct MutexGuard<'a, T>(&'a Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) const fn new(value: T) -> Self {
+            Self { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+        }
+
+        #[inline]
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            loop {
+                // Acquire pairs with the Release store in `MutexGuard::drop`: the previous
+                // holder's writes to `value` happen-before ours.
+                if !self.locked.swap(true, Ordering::Acquire) {
+                    return MutexGuard(self);
+                }
+                // Relaxed: only a hint to retry the swap, which does the synchronizing.
+                while self.locked.load(Ordering::Relaxed) {
+                    core::hint::spin_loop();
+                }
+            }
+        }
+    }
+
+    impl<T> Deref for MutexGuard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            // SAFETY: the guard exists only while `locked` is held by this holder.
+            unsafe { &*self.0.value.get() }
+        }
+    }
+
+    impl<T> DerefMut for MutexGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            // SAFETY: the guard exists only while `locked` is held by this holder, and `&mut self`
+            // makes this the only live reference derived from it.
+            unsafe { &mut *self.0.value.get() }
+        }
+    }
+
+    impl<T> Drop for MutexGuard<'_, T> {
+        fn drop(&mut self) {
+            // Release pairs with the Acquire swap in `lock`: publishes this holder's writes.
+            self.0.locked.store(false, Ordering::Release);
+        }
+    }
+}
+
+pub(crate) use mutex::{Mutex, MutexGuard};

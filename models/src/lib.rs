@@ -1,0 +1,150 @@
+//! The model runner: one body, three ways.
+//!
+//! Every model in `models/tests/` is a closure that spawns threads through [`thread`] and
+//! asserts a property (conservation, FIFO, exactly-once). [`check`] runs it:
+//!
+//! | build | what `check` does |
+//! |---|---|
+//! | `RUSTFLAGS="--cfg loom"` | `loom::model::Builder::check` with the model's preemption bound (overridable with `LOOM_MAX_PREEMPTIONS`), then fails unless more than one interleaving was explored (loom can silently explore one: tokio-rs/loom#392) |
+//! | `--features shuttle` | `shuttle::check_random` and `shuttle::check_pct` (depth 3), each with the model's iteration count |
+//! | neither | the body on real threads, [`Model::threaded_runs`] times |
+//!
+//! Each run prints one line `MODEL tool=… name=… bound=… interleavings=… result=ok` (shown with
+//! `--nocapture`) and appends it to the file named by `EVENTLOOP_MODEL_LOG`, which is how
+//! `make verify` builds its table.
+
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+/// A model's name, the claim it checks and its budgets.
+#[derive(Debug, Clone, Copy)]
+pub struct Model {
+    /// Test name, as listed in `proofs/README.md`.
+    pub name: &'static str,
+    /// loom preemption bound (bounded, so not exhaustive beyond it).
+    pub preemption_bound: usize,
+    /// shuttle iterations for each of `check_random` and `check_pct`.
+    pub shuttle_iterations: usize,
+    /// Runs of the body on real threads in a plain `cargo test`.
+    pub threaded_runs: usize,
+}
+
+impl Model {
+    /// A model with the project's default budgets: preemption bound 2, 1000 shuttle iterations
+    /// per scheduler, 200 real-thread runs.
+    pub const fn new(name: &'static str) -> Self {
+        Self { name, preemption_bound: 2, shuttle_iterations: 1000, threaded_runs: 200 }
+    }
+
+    /// Sets the loom preemption bound.
+    pub const fn preemption_bound(mut self, bound: usize) -> Self {
+        self.preemption_bound = bound;
+        self
+    }
+
+    /// Sets the shuttle iterations per scheduler.
+    pub const fn shuttle_iterations(mut self, iterations: usize) -> Self {
+        self.shuttle_iterations = iterations;
+        self
+    }
+
+    /// Sets the number of real-thread runs.
+    pub const fn threaded_runs(mut self, runs: usize) -> Self {
+        self.threaded_runs = runs;
+        self
+    }
+}
+
+/// Picks a model size by backend: small under loom, larger under shuttle and on real threads.
+pub const fn scale(loom: usize, shuttle: usize, threads: usize) -> usize {
+    if cfg!(loom) {
+        loom
+    } else if cfg!(feature = "shuttle") {
+        shuttle
+    } else {
+        threads
+    }
+}
+
+/// The threads of the selected backend.
+pub mod thread {
+    #[cfg(loom)]
+    pub use loom::thread::{JoinHandle, spawn, yield_now};
+    #[cfg(all(feature = "shuttle", not(loom)))]
+    pub use shuttle::thread::{JoinHandle, spawn, yield_now};
+    #[cfg(not(any(loom, feature = "shuttle")))]
+    pub use std::thread::{JoinHandle, spawn, yield_now};
+}
+
+static RUNS: AtomicUsize = AtomicUsize::new(0);
+
+fn counted<F: Fn()>(body: &F) {
+    RUNS.fetch_add(1, SeqCst);
+    body();
+}
+
+/// Runs `body` under the selected backend and reports how many interleavings it explored.
+///
+/// # Panics
+/// If the body panics in any explored interleaving, or if loom explored only one.
+pub fn check<F>(model: Model, body: F)
+where
+    F: Fn() + Send + Sync + 'static,
+{
+    // Tests in one binary may run in parallel: serialize the models so the run counter is theirs.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    RUNS.store(0, SeqCst);
+    let (tool, bound) = run(model, body);
+    let interleavings = RUNS.load(SeqCst);
+    if cfg!(loom) {
+        assert!(
+            interleavings > 1,
+            "{}: loom explored only {interleavings} interleaving(s); the model cannot fail (tokio-rs/loom#392)",
+            model.name
+        );
+    }
+    report(&format!("MODEL tool={tool} name={} bound={bound} interleavings={interleavings} result=ok", model.name));
+}
+
+#[cfg(loom)]
+fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str, String) {
+    let mut builder = loom::model::Builder::new();
+    let bound = std::env::var("LOOM_MAX_PREEMPTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(model.preemption_bound);
+    builder.preemption_bound = Some(bound);
+    builder.check(move || counted(&body));
+    ("loom", format!("preemptions<={bound}"))
+}
+
+#[cfg(all(feature = "shuttle", not(loom)))]
+fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str, String) {
+    let body = std::sync::Arc::new(body);
+    let random = std::sync::Arc::clone(&body);
+    shuttle::check_random(move || counted(&*random), model.shuttle_iterations);
+    let pct = std::sync::Arc::clone(&body);
+    shuttle::check_pct(move || counted(&*pct), model.shuttle_iterations, 3);
+    ("shuttle", format!("random+pct(depth=3)x{}", model.shuttle_iterations))
+}
+
+#[cfg(not(any(loom, feature = "shuttle")))]
+fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str, String) {
+    for _ in 0..model.threaded_runs {
+        counted(&body);
+    }
+    ("threads", format!("runs={}", model.threaded_runs))
+}
+
+fn report(line: &str) {
+    println!("{line}");
+    if let Ok(path) = std::env::var("EVENTLOOP_MODEL_LOG") {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open EVENTLOOP_MODEL_LOG={path}: {e}"));
+        writeln!(file, "{line}").expect("write model log");
+    }
+}

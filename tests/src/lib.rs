@@ -1,0 +1,6 @@
+//! Test bodies shared by `cargo test` and the cargo-fuzz targets in `fuzz/`.
+//!
+//! Each fuzz target in `fuzz/fuzz_targets/` is a thin call into a function here, so the same
+//! differential check also runs from `cargo test` over the committed corpus (`fuzz/corpus/`),
+//! on stable and without libFuzzer.
+#![cfg(not(loom))]
