@@ -55,9 +55,10 @@ impl Model {
     }
 }
 
-/// Picks a model size by backend: small under loom, larger under shuttle and on real threads.
+/// Picks a model size by backend: small under loom (and under Miri, which interprets every
+/// step), larger under shuttle and on real threads.
 pub const fn scale(loom: usize, shuttle: usize, threads: usize) -> usize {
-    if cfg!(loom) {
+    if cfg!(any(loom, miri)) {
         loom
     } else if cfg!(feature = "shuttle") {
         shuttle
@@ -131,10 +132,12 @@ fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str,
 
 #[cfg(not(any(loom, feature = "shuttle")))]
 fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str, String) {
-    for _ in 0..model.threaded_runs {
+    // Under Miri a few runs per seed; `make miri` runs several seeds.
+    let runs = if cfg!(miri) { 3 } else { model.threaded_runs };
+    for _ in 0..runs {
         counted(&body);
     }
-    ("threads", format!("runs={}", model.threaded_runs))
+    (if cfg!(miri) { "miri" } else { "threads" }, format!("runs={runs}"))
 }
 
 fn report(line: &str) {

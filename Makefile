@@ -1,0 +1,91 @@
+# eventloop-core: every command an auditor or a contributor needs. Each target installs what it
+# needs when it is missing (rustup components, cargo-fuzz, SPIN later), so a fresh machine with
+# the stable and nightly toolchains can run any of them.
+#
+#   make verify    loom + shuttle models + proof checks, ending in the claims table (the main job)
+#   make test      unit, integration, proptest and corpus tests; model bodies on real threads
+#   make loom | shuttle | miri | fuzz | defects | bench | proofs | lint | ci
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+# Preemption bound override for every loom model (default: each model's own bound).
+LOOM_MAX_PREEMPTIONS ?=
+FUZZ_SECONDS ?= 30
+MIRI_SEEDS ?= 0..8
+MODEL_LOG := target/verify/models.log
+
+export SHUTTLE_SILENCE_WARNINGS := 1
+export CARGO_TERM_COLOR := never
+
+.PHONY: help test loom shuttle miri fuzz bench proofs verify defects lint ci clean-verify
+
+help:
+	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
+
+## test: everything that runs on stable without a checker (the README's test command).
+test:
+	$(CARGO) test --workspace
+	$(CARGO) test -p eventloop-core --no-default-features --features alloc --lib
+
+## loom: every loom model; each prints its bound and the number of interleavings it explored.
+loom:
+	@mkdir -p target/verify
+	RUSTFLAGS="--cfg loom" $(if $(LOOM_MAX_PREEMPTIONS),LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS)) \
+	  EVENTLOOP_MODEL_LOG=$(CURDIR)/$(MODEL_LOG) \
+	  $(CARGO) test --profile models -p eventloop-models -- --nocapture --test-threads 1
+
+## shuttle: the same model bodies, larger, under check_random and check_pct.
+shuttle:
+	@mkdir -p target/verify
+	EVENTLOOP_MODEL_LOG=$(CURDIR)/$(MODEL_LOG) \
+	  $(CARGO) test --profile models -p eventloop-models --features shuttle -- --nocapture --test-threads 1
+
+## miri: core's tests and the threaded model bodies under Miri, over several seeds.
+miri:
+	@rustup component list --toolchain nightly --installed | grep -q '^miri' || rustup component add miri rust-src --toolchain nightly
+	$(CARGO) +nightly miri setup
+	$(CARGO) +nightly miri test -p eventloop-core
+	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-models
+
+## fuzz: a short run of every fuzz target (nightly with ASan, or stable with -s none).
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## bench: benchmarks with peer crates in the same run; writes bench/RESULTS.md.
+bench:
+	scripts/bench.sh
+
+## proofs: the claims index is consistent with the code (every named evidence exists).
+proofs:
+	python3 scripts/check_proofs.py
+
+## defects: apply each seeded defect to a scratch copy and show that its named evidence fails.
+defects:
+	scripts/defects.sh
+
+clean-verify:
+	@rm -f $(MODEL_LOG)
+
+## verify: loom + shuttle + proofs, then the claims table (also written to proofs/REPORT.md).
+verify: clean-verify
+	@status=0; \
+	$(MAKE) --no-print-directory loom || status=1; \
+	$(MAKE) --no-print-directory shuttle || status=1; \
+	$(MAKE) --no-print-directory proofs || status=1; \
+	python3 scripts/report.py --claims proofs/README.md --log $(MODEL_LOG) --out proofs/REPORT.md || status=1; \
+	exit $$status
+
+## lint: formatting, clippy (all targets, every backend), the no_std build, the facade rule.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p eventloop-core -p eventloop-models --all-targets --features eventloop-models/shuttle -- -D warnings
+	RUSTFLAGS="--cfg loom" $(CARGO) clippy --profile models -p eventloop-core -p eventloop-models --all-targets -- -D warnings
+	$(CARGO) build -p eventloop-core --no-default-features --features alloc
+
+## ci: what .ci/run runs on a clean clone.
+ci:
+	.ci/run
