@@ -83,6 +83,7 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p eventloop-core -p eventloop-models --all-targets --features eventloop-models/shuttle -- -D warnings
+	scripts/check_facade.sh
 	RUSTFLAGS="--cfg loom" $(CARGO) clippy --profile models -p eventloop-core -p eventloop-models --all-targets -- -D warnings
 	$(CARGO) build -p eventloop-core --no-default-features --features alloc
 

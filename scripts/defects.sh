@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-scratch=${DEFECTS_SCRATCH:-$root/target/defects/tree}
+# The scratch copy must live outside this repository: `git apply` run inside a subdirectory of
+# a work tree silently skips paths outside that subdirectory.
+scratch=${DEFECTS_SCRATCH:-${TMPDIR:-/tmp}/eventloop-defects-tree}
 export CARGO_TARGET_DIR=$root/target/defects/build
 export SHUTTLE_SILENCE_WARNINGS=1
 filter=${1:-}
@@ -51,7 +53,9 @@ for patch in proofs/defects/*.patch; do
     git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
         [ -e "$f" ] && printf '%s\0' "$f"
     done | tar --null -T - -cf - | tar -xf - -C "$scratch"
-    if ! (cd "$scratch" && git apply "$root/$patch" 2>/dev/null); then
+    before=$(cat "$scratch"/core/src/*.rs "$scratch"/core/src/*/*.rs 2>/dev/null | md5sum)
+    if ! (cd "$scratch" && git apply "$root/$patch") ||
+        [ "$before" = "$(cat "$scratch"/core/src/*.rs "$scratch"/core/src/*/*.rs 2>/dev/null | md5sum)" ]; then
         rows+=("| $name | (patch does not apply) | NO | - |")
         missed=$((missed + 1))
         continue
@@ -75,7 +79,8 @@ for patch in proofs/defects/*.patch; do
             rows+=("| $name | $kind \`$test\` | **NO** | $((SECONDS - t0)) |")
             missed=$((missed + 1))
         elif grep -qE "running 1 test|test result|Undefined Behavior|panicked|Causality" "$log"; then
-            why=$(grep -oE "Causality violation[^.]*|Data race detected|data race[^:]*|FIFO violated|lost or duplicated|dropped (twice|[0-9]+ times)|panicked at [^ ]+" "$log" | head -1 || true)
+            why=$(grep -oE "Causality violation[^.]*|Data race detected|data race[^:]*|FIFO violated|lost or duplicated|dropped (twice|[0-9]+ times)" "$log" | head -1 || true)
+            [ -n "$why" ] || why=$(grep -oE "panicked at [^ ]+" "$log" | head -1 || true)
             rows+=("| $name | $kind \`$test\` | yes (${why:-test failed}) | $((SECONDS - t0)) |")
         else
             rows+=("| $name | $kind \`$test\` | NO (failed without running the test: $log) | $((SECONDS - t0)) |")

@@ -403,7 +403,13 @@ pub fn burst_memory<Q: Queue>(n: usize, capacity: usize) -> Option<BurstMemory> 
     let held_after_drain = window.current();
     let (peak, peak_if_realloc_copies) = window.peaks();
     drop((tx, rx));
-    Some(BurstMemory { items: n, task_bytes, peak, peak_if_realloc_copies, held_after_drain })
+    Some(BurstMemory {
+        items: n,
+        task_bytes,
+        peak,
+        peak_if_realloc_copies,
+        held_after_drain,
+    })
 }
 
 /// The median of `samples` (sorted in place). Panics on an empty slice.
@@ -411,5 +417,9 @@ pub fn median(samples: &mut [f64]) -> f64 {
     assert!(!samples.is_empty(), "median of nothing");
     samples.sort_by(f64::total_cmp);
     let mid = samples.len() / 2;
-    if samples.len() % 2 == 1 { samples[mid] } else { (samples[mid - 1] + samples[mid]) / 2.0 }
+    if samples.len() % 2 == 1 {
+        samples[mid]
+    } else {
+        (samples[mid - 1] + samples[mid]) / 2.0
+    }
 }

@@ -1,8 +1,9 @@
 //! A model-checked concurrency core for JavaScript-style event loops.
 //!
 //! This crate is the part of an event loop whose correctness depends on concurrency: the
-//! [`ring`] that carries microtasks from any thread to the loop thread (more components follow:
-//! the loop state machine, timers, promises, and a `std` driver that composes them).
+//! [`ring`] that carries microtasks from any thread to the loop thread, the loop [`state`]
+//! machine, a [`clock`] abstraction, and (feature `std`) the [`driver`] that composes them into
+//! an event loop you can embed. Timers and promises follow.
 //!
 //! Every protocol here is checked three ways from the same source: the production build, loom
 //! (`RUSTFLAGS="--cfg loom"`, all interleavings within a stated preemption bound, under the C11
@@ -11,13 +12,14 @@
 //!
 //! # Features
 //!
-//! - `alloc` (default through `std`): heap-backed structures. The crate is `#![no_std]`.
-//! - `std` (default): std primitives (a futex-backed lock instead of a spin lock).
+//! - `alloc` (default through `std`): heap-backed structures. The crate is `no_std`.
+//! - `std` (default): std primitives (a futex-backed lock instead of a spin lock) and the driver.
 //! - `shuttle`: testing only; swaps every primitive for shuttle's. Not covered by semver.
 //!
 //! # Example
 //!
 //! ```
+//! # if eventloop_core::__loom_build() { return; } // loom primitives work only inside a model
 //! use eventloop_core::ring;
 //!
 //! let (producer, mut consumer) = ring::with_capacity::<u32>(2).unwrap();
@@ -44,5 +46,19 @@ extern crate std;
 
 pub(crate) mod sync;
 
+pub mod clock;
+#[cfg(feature = "std")]
+pub mod driver;
 #[cfg(feature = "alloc")]
 pub mod ring;
+pub mod state;
+
+#[cfg(feature = "std")]
+pub use driver::{Cx, EventLoop, Handle};
+
+/// True in a `--cfg loom` build. Doctests link whichever build of the library `cargo test`
+/// made, and loom's primitives work only inside a loom model, so examples return early then.
+#[doc(hidden)]
+pub const fn __loom_build() -> bool {
+    cfg!(loom)
+}

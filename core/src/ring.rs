@@ -22,12 +22,15 @@
 //!   moves it out, then stores `stamp = i + capacity` (Release); the next lap's producer writes
 //!   only after it loads that stamp (Acquire). So no value is read before it is published and no
 //!   slot is reused before the consumer is done with it.
-//! - **Overflow and FIFO.** `spilled` is true exactly while the overflow (the shared queue plus
-//!   the consumer's private stash) holds items; it is written only under the overflow lock.
-//!   While it is true every push goes to the overflow, so nothing overtakes an item that
-//!   spilled. The consumer takes from the overflow only when the ring is empty *as seen under
-//!   the overflow lock*, so nothing that went into the ring before a spill is overtaken either.
-//!   The consumer takes the whole shared queue at once into its stash (one lock per batch).
+//! - **Overflow and FIFO.** The overflow has two parts: the shared queue, which producers append
+//!   to under the overflow lock, and the consumer's private stash. `spilled` is true exactly
+//!   while the shared queue holds items (it is written only under the lock). A push that
+//!   happens after a spill sees `spilled` and appends behind it, so nothing overtakes a value in
+//!   the shared queue. The consumer moves the *whole* shared queue into its stash at once (one
+//!   lock per batch), and only when the ring is empty *as seen under the lock*, so nothing that
+//!   went into the ring before a spill is overtaken either. The stash is then older than
+//!   anything pushed after the move, and the consumer always pops it first: so the move clears
+//!   `spilled`, and pushes go back to the lock-free ring at once.
 //! - **No spinning on a descheduled producer.** If the head slot is claimed but not yet
 //!   published, [`Consumer::try_pop`] returns [`PopError::Pending`] at once. That producer's
 //!   own wake-up of the consumer comes after its publish.
@@ -35,8 +38,11 @@
 //!   the overflow lock). A push is accepted iff its `tail` CAS succeeded, or its append happened
 //!   under the lock, before the close: a rejected value is handed back in [`PushError`], and an
 //!   accepted one is popped or dropped with the ring — never lost. Dropping the consumer closes.
-//! - **Memory.** The ring is allocated once. The overflow's buffers are freed when a burst has
-//!   drained, down to a small reserve ([`OVERFLOW_RESERVE`] slots).
+//! - **Memory.** The ring is allocated once. While spills go on, the consumer hands its drained
+//!   stash buffer back to the producers at the next move, so a sustained overload reuses two
+//!   buffers instead of growing new ones. When a spell of spilling ends (the stash drains with no
+//!   new spill, or the consumer finds the shared queue empty) both buffers shrink to
+//!   [`OVERFLOW_RESERVE`] slots.
 //!
 //! The argument in full (invariants, linearization points, the ordering table) is in
 //! `proofs/ring.md`; every `Ordering` below names what it pairs with.
@@ -46,7 +52,10 @@ use alloc::collections::VecDeque;
 use core::fmt;
 use core::mem::{self, MaybeUninit};
 
-use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering::{Acquire, Relaxed, Release}};
+use crate::sync::atomic::{
+    AtomicBool, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use crate::sync::cell::UnsafeCell;
 use crate::sync::{Arc, CachePadded, Mutex, hint};
 
@@ -81,23 +90,42 @@ pub fn new<T: Send>() -> (Producer<T>, Consumer<T>) {
 
 /// Creates a ring with `capacity` lock-free slots (a power of two from 2 to [`MAX_CAPACITY`]);
 /// the overflow behind it is unbounded.
-pub fn with_capacity<T: Send>(capacity: usize) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
+pub fn with_capacity<T: Send>(
+    capacity: usize,
+) -> Result<(Producer<T>, Consumer<T>), CapacityError> {
     if !capacity.is_power_of_two() || !(2..=MAX_CAPACITY).contains(&capacity) {
-        return Err(CapacityError { requested: capacity });
+        return Err(CapacityError {
+            requested: capacity,
+        });
     }
     let slots = (0..capacity)
-        .map(|index| Slot { stamp: AtomicUsize::new(index), value: UnsafeCell::new(MaybeUninit::uninit()) })
+        .map(|index| Slot {
+            stamp: AtomicUsize::new(index),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        })
         .collect();
     let shared = Arc::new(Shared {
-        producers: CachePadded::new(ProducerLine { tail: AtomicUsize::new(0), spilled: AtomicBool::new(false) }),
+        producers: CachePadded::new(ProducerLine {
+            tail: AtomicUsize::new(0),
+            spilled: AtomicBool::new(false),
+        }),
         slots,
         mask: capacity - 1,
         capacity,
-        overflow: Mutex::new(Overflow { queue: VecDeque::new(), closed: false }),
+        overflow: Mutex::new(Overflow {
+            queue: VecDeque::new(),
+            closed: false,
+        }),
         final_head: AtomicUsize::new(0),
     });
-    let producer = Producer { shared: Arc::clone(&shared) };
-    let consumer = Consumer { shared, head: 0, stash: VecDeque::new() };
+    let producer = Producer {
+        shared: Arc::clone(&shared),
+    };
+    let consumer = Consumer {
+        shared,
+        head: 0,
+        stash: VecDeque::new(),
+    };
     Ok((producer, consumer))
 }
 
@@ -110,7 +138,11 @@ pub struct CapacityError {
 
 impl fmt::Display for CapacityError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ring capacity must be a power of two from 2 to {MAX_CAPACITY}, got {}", self.requested)
+        write!(
+            f,
+            "ring capacity must be a power of two from 2 to {MAX_CAPACITY}, got {}",
+            self.requested
+        )
     }
 }
 
@@ -164,7 +196,8 @@ pub struct Consumer<T> {
     shared: Arc<Shared<T>>,
     /// Index of the next slot to pop. Only the consumer reads or writes it.
     head: usize,
-    /// Items taken from the overflow in one batch; older than anything still in the overflow.
+    /// Items taken from the shared overflow queue in one batch: older than anything pushed since,
+    /// so they are popped before the ring.
     stash: VecDeque<T>,
 }
 
@@ -178,8 +211,8 @@ struct Slot<T> {
 struct ProducerLine {
     /// Next index to claim, plus the `CLOSED` bit.
     tail: AtomicUsize,
-    /// True exactly while the overflow (shared queue plus stash) is non-empty. Written only
-    /// under the overflow lock.
+    /// True exactly while the shared overflow queue is non-empty. Written only under the
+    /// overflow lock: set by an append, cleared when the consumer takes the whole queue.
     spilled: AtomicBool,
 }
 
@@ -308,7 +341,7 @@ impl<T> Producer<T> {
     /// Appends `value` at the back of the queue.
     ///
     /// Never blocks on the consumer and never fails while the ring is open. When the ring is
-    /// full, or an earlier push spilled and the overflow is not yet drained, the value goes to
+    /// full, or an earlier push spilled and the consumer has not yet taken it, the value goes to
     /// the overflow (a short critical section with no user code). If `push(a)` happens-before
     /// `push(b)`, `a` is popped before `b`, wherever each went.
     ///
@@ -319,8 +352,9 @@ impl<T> Producer<T> {
         let shared = &*self.shared;
         // Relaxed is enough for FIFO: if an earlier push (happens-before this one) spilled, its
         // `spilled = true` happens-before this load, so by coherence we read `true` or a later
-        // value. The only later `false` is written by the consumer after it took the whole
-        // overflow, that earlier item included. Reading `true` sends us through the lock.
+        // value. A later `false` is written only by the consumer when it moved the whole shared
+        // queue, that earlier item included, into its stash (popped before the ring) or found
+        // it empty. Reading `true` sends us through the lock.
         if shared.producers.spilled.load(Relaxed) {
             return shared.push_overflow(value, true);
         }
@@ -350,7 +384,9 @@ impl<T> Producer<T> {
 
 impl<T> Clone for Producer<T> {
     fn clone(&self) -> Self {
-        Self { shared: Arc::clone(&self.shared) }
+        Self {
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 
@@ -367,19 +403,47 @@ impl<T> Consumer<T> {
     /// # Errors
     /// [`PopError::Empty`] when nothing is queued, [`PopError::Pending`] when the next value is
     /// being written by a producer, [`PopError::Closed`] when the ring is closed and drained.
+    #[inline]
     pub fn try_pop(&mut self) -> Result<T, PopError> {
-        // Stash first: it was taken from the overflow while the ring was empty (under the lock),
-        // so no value in the ring now was pushed before any of it (proofs/ring.md, claim R2).
-        if let Some(value) = self.stash.pop_front() {
-            if self.stash.is_empty() && self.stash.capacity() > OVERFLOW_RESERVE {
-                self.stash = VecDeque::new();
-            }
-            return Ok(value);
+        // Stash first: it was moved out of the shared queue while the ring was empty (under the
+        // lock), so no value in the ring now was pushed before any of it (proofs/ring.md, R2).
+        if !self.stash.is_empty() {
+            return Ok(self.pop_stash());
         }
+        match self.pop_ring() {
+            Some(value) => Ok(value),
+            None => self.try_pop_slow(),
+        }
+    }
+
+    #[inline]
+    fn pop_stash(&mut self) -> T {
+        let Some(value) = self.stash.pop_front() else {
+            unreachable!("pop_stash on an empty stash")
+        };
+        // Relaxed: a hint about memory only; see `release_stash_if_idle`.
+        if self.stash.is_empty() && !self.shared.producers.spilled.load(Relaxed) {
+            self.release_stash_if_idle();
+        }
+        value
+    }
+
+    /// The stash drained and nothing has spilled since it was taken: the spell of spilling is
+    /// over, so both overflow buffers go back to the allocator (down to the reserve). Rare: once
+    /// per spell, not per value.
+    #[cold]
+    fn release_stash_if_idle(&mut self) {
+        self.stash.shrink_to(OVERFLOW_RESERVE);
+        let mut overflow = self.shared.overflow.lock();
+        if overflow.queue.is_empty() {
+            overflow.queue.shrink_to(OVERFLOW_RESERVE);
+        }
+    }
+
+    /// The ring's head slot is not ready: tell `Pending` from `Empty`, or take the overflow.
+    #[cold]
+    fn try_pop_slow(&mut self) -> Result<T, PopError> {
         loop {
-            if let Some(value) = self.pop_ring() {
-                return Ok(value);
-            }
             // Relaxed: compared with our own `head`; a stale value can only make a claimed slot
             // look unclaimed, and the decision that matters is re-made under the lock below.
             let tail = self.shared.producers.tail.load(Relaxed);
@@ -393,13 +457,11 @@ impl<T> Consumer<T> {
                 return Err(PopError::Empty);
             }
             match self.take_overflow() {
-                TakeOverflow::Taken => {
-                    if let Some(value) = self.stash.pop_front() {
-                        return Ok(value);
-                    }
-                    unreachable!("take_overflow reported an empty batch as taken");
-                }
-                TakeOverflow::RingNotEmpty => continue,
+                TakeOverflow::Taken => return Ok(self.pop_stash()),
+                TakeOverflow::RingNotEmpty => match self.pop_ring() {
+                    Some(value) => return Ok(value),
+                    None => continue,
+                },
                 TakeOverflow::Empty => return Err(PopError::Empty),
                 TakeOverflow::Closed => return Err(PopError::Closed),
             }
@@ -418,11 +480,12 @@ impl<T> Consumer<T> {
         let value = slot.value.with_mut(|cell| {
             // SAFETY: stamp `head + 1` means the producer of index `head` wrote the value and
             // nobody else touches the slot until we release it below.
-            unsafe { (*cell).assume_init_read() }
+            unsafe { cell.cast::<T>().read() }
         });
         // Release pairs with the next lap's producer's Acquire load in `push_ring`: the read
         // above happens-before its write.
-        slot.stamp.store(index_add(self.head, shared.capacity), Release);
+        slot.stamp
+            .store(index_add(self.head, shared.capacity), Release);
         self.head = index_add(self.head, 1);
         Some(value)
     }
@@ -440,13 +503,23 @@ impl<T> Consumer<T> {
             return TakeOverflow::RingNotEmpty;
         }
         if overflow.queue.is_empty() {
-            // Relaxed: written under the lock. The stash is empty too, so the overflow is.
+            // Nothing spilled: the spell of spilling (if any) is over; return its memory.
+            // Relaxed: written under the lock.
             shared.producers.spilled.store(false, Relaxed);
-            return if overflow.closed { TakeOverflow::Closed } else { TakeOverflow::Empty };
+            overflow.queue.shrink_to(OVERFLOW_RESERVE);
+            self.stash.shrink_to(OVERFLOW_RESERVE);
+            return if overflow.closed {
+                TakeOverflow::Closed
+            } else {
+                TakeOverflow::Empty
+            };
         }
-        // Take the whole batch; the producers keep appending to our old (empty) buffer. The
-        // `spilled` flag stays set until the stash is empty and the shared queue is too.
+        // Take the whole batch; the producers append to our drained buffer from now on. The
+        // batch is older than every later push and is popped first, so the ring is usable again:
+        // clear `spilled`. Relaxed: written under the lock; see `Producer::push` for why
+        // producers need only coherence, and proofs/ring.md (R2 (iii)) for the stash order.
         mem::swap(&mut overflow.queue, &mut self.stash);
+        shared.producers.spilled.store(false, Relaxed);
         TakeOverflow::Taken
     }
 
@@ -469,6 +542,28 @@ impl<T> Consumer<T> {
             && !self.shared.producers.spilled.load(Relaxed)
     }
 
+    /// Whether [`try_pop`](Self::try_pop) would return a value now. Unlike
+    /// [`is_empty`](Self::is_empty), a slot that is claimed but not yet published does not
+    /// count: its producer is still inside `push`, and a wake-up protocol that has that producer
+    /// read the loop state after publishing (proofs/wake.md) lets the loop sleep on it.
+    ///
+    /// A racy snapshot. Used for a sleep decision, it must come after a SeqCst fence that
+    /// follows the loop's publication of its Sleeping state.
+    pub fn is_ready(&self) -> bool {
+        if !self.stash.is_empty() {
+            return true;
+        }
+        let shared = &*self.shared;
+        // Acquire pairs with the producer's Release publish in `push_ring` (as in `pop_ring`).
+        if shared.slots[self.head & shared.mask].stamp.load(Acquire) == index_add(self.head, 1) {
+            return true;
+        }
+        // Relaxed: snapshots ordered by the caller's fence. The shared overflow queue is poppable
+        // only when the ring is empty.
+        shared.producers.tail.load(Relaxed) & INDEX_MASK == self.head
+            && shared.producers.spilled.load(Relaxed)
+    }
+
     /// Number of values queued: a racy snapshot. Takes the overflow lock when the overflow is
     /// in use.
     pub fn len(&self) -> usize {
@@ -476,7 +571,11 @@ impl<T> Consumer<T> {
         // Relaxed: a snapshot.
         let in_ring = shared.producers.tail.load(Relaxed).wrapping_sub(self.head) & INDEX_MASK;
         // Relaxed: a snapshot; the count itself is read under the lock.
-        let in_overflow = if shared.producers.spilled.load(Relaxed) { shared.overflow.lock().queue.len() } else { 0 };
+        let in_overflow = if shared.producers.spilled.load(Relaxed) {
+            shared.overflow.lock().queue.len()
+        } else {
+            0
+        };
         in_ring + in_overflow + self.stash.len()
     }
 
@@ -485,10 +584,17 @@ impl<T> Consumer<T> {
         self.shared.capacity
     }
 
-    /// Overflow slots currently allocated (shared queue plus the consumer's stash). After a burst
-    /// has drained this is back to at most 2 × [`OVERFLOW_RESERVE`].
+    /// Overflow slots currently allocated (shared queue plus the consumer's stash). Once a burst
+    /// has drained and the consumer has seen the ring empty, this is at most 2 ×
+    /// [`OVERFLOW_RESERVE`].
     pub fn overflow_allocation(&self) -> usize {
-        self.shared.overflow.lock().queue.capacity() + self.stash.capacity()
+        // Saturating: a zero-sized `T` reports `usize::MAX` capacity.
+        self.shared
+            .overflow
+            .lock()
+            .queue
+            .capacity()
+            .saturating_add(self.stash.capacity())
     }
 }
 
@@ -520,11 +626,15 @@ impl<T> Drop for Shared<T> {
             let slot = &self.slots[index & self.mask];
             // Relaxed: no other thread is left (the last Arc drop synchronized with them all).
             let stamp = slot.stamp.load(Relaxed);
-            debug_assert_eq!(stamp, index_add(index, 1), "claimed slot left unpublished at drop");
+            debug_assert_eq!(
+                stamp,
+                index_add(index, 1),
+                "claimed slot left unpublished at drop"
+            );
             slot.value.with_mut(|cell| {
                 // SAFETY: `index` lies in [head, tail), so the slot holds a published value the
                 // consumer never took; we are the only thread left.
-                unsafe { (*cell).assume_init_drop() };
+                unsafe { cell.cast::<T>().drop_in_place() };
             });
             index = index_add(index, 1);
         }
@@ -534,7 +644,10 @@ impl<T> Drop for Shared<T> {
 
 impl<T> fmt::Debug for Producer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Producer").field("capacity", &self.shared.capacity).field("closed", &self.is_closed()).finish()
+        f.debug_struct("Producer")
+            .field("capacity", &self.shared.capacity)
+            .field("closed", &self.is_closed())
+            .finish()
     }
 }
 

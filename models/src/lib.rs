@@ -33,7 +33,12 @@ impl Model {
     /// A model with the project's default budgets: preemption bound 2, 1000 shuttle iterations
     /// per scheduler, 200 real-thread runs.
     pub const fn new(name: &'static str) -> Self {
-        Self { name, preemption_bound: 2, shuttle_iterations: 1000, threaded_runs: 200 }
+        Self {
+            name,
+            preemption_bound: 2,
+            shuttle_iterations: 1000,
+            threaded_runs: 200,
+        }
     }
 
     /// Sets the loom preemption bound.
@@ -94,7 +99,9 @@ where
 {
     // Tests in one binary may run in parallel: serialize the models so the run counter is theirs.
     static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     RUNS.store(0, SeqCst);
     let (tool, bound) = run(model, body);
     let interleavings = RUNS.load(SeqCst);
@@ -105,7 +112,10 @@ where
             model.name
         );
     }
-    report(&format!("MODEL tool={tool} name={} bound={bound} interleavings={interleavings} result=ok", model.name));
+    report(&format!(
+        "MODEL tool={tool} name={} bound={bound} interleavings={interleavings} result=ok",
+        model.name
+    ));
 }
 
 #[cfg(loom)]
@@ -116,8 +126,77 @@ fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str,
         .and_then(|v| v.parse().ok())
         .unwrap_or(model.preemption_bound);
     builder.preemption_bound = Some(bound);
-    builder.check(move || counted(&body));
+    if std::env::var_os("LOOM_LOG").is_none() {
+        builder.check(move || counted(&body));
+    } else {
+        trace::check_with_failure_trace(model.name, builder, move || counted(&body));
+    }
     ("loom", format!("preemptions<={bound}"))
+}
+
+/// With `LOOM_LOG` set: keep only the current iteration's loom trace in memory, and write the
+/// trace of a failing iteration to `target/loom-failure-trace-<model>.txt`.
+#[cfg(loom)]
+mod trace {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    pub(super) fn check_with_failure_trace<F: Fn() + Send + Sync + 'static>(
+        name: &str,
+        builder: loom::model::Builder,
+        body: F,
+    ) {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOOM_LOG"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .finish();
+        let per_iteration = buffer.clone();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tracing::subscriber::with_default(subscriber, || {
+                builder.check(move || {
+                    per_iteration
+                        .0
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .clear();
+                    body();
+                });
+            });
+        }));
+        if let Err(panic) = result {
+            let path = format!(
+                "{}/../target/loom-failure-trace-{name}.txt",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let trace = buffer
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            let _ = std::fs::write(&path, trace);
+            eprintln!("loom: the failing iteration's trace is in {path}");
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
 
 #[cfg(all(feature = "shuttle", not(loom)))]
@@ -127,7 +206,10 @@ fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str,
     shuttle::check_random(move || counted(&*random), model.shuttle_iterations);
     let pct = std::sync::Arc::clone(&body);
     shuttle::check_pct(move || counted(&*pct), model.shuttle_iterations, 3);
-    ("shuttle", format!("random+pct(depth=3)x{}", model.shuttle_iterations))
+    (
+        "shuttle",
+        format!("random+pct(depth=3)x{}", model.shuttle_iterations),
+    )
 }
 
 #[cfg(not(any(loom, feature = "shuttle")))]
@@ -137,7 +219,10 @@ fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str,
     for _ in 0..runs {
         counted(&body);
     }
-    (if cfg!(miri) { "miri" } else { "threads" }, format!("runs={runs}"))
+    (
+        if cfg!(miri) { "miri" } else { "threads" },
+        format!("runs={runs}"),
+    )
 }
 
 fn report(line: &str) {

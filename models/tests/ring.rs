@@ -25,31 +25,55 @@ struct Ledger {
 
 impl Ledger {
     fn new(producers: usize, per_producer: usize) -> StdArc<Self> {
-        StdArc::new(Self { per_producer, drops: (0..producers * per_producer).map(|_| AtomicUsize::new(0)).collect() })
+        StdArc::new(Self {
+            per_producer,
+            drops: (0..producers * per_producer)
+                .map(|_| AtomicUsize::new(0))
+                .collect(),
+        })
     }
 
     fn token(self: &StdArc<Self>, from: usize, seq: usize) -> Token {
-        Token { from, seq, ledger: StdArc::clone(self) }
+        Token {
+            from,
+            seq,
+            ledger: StdArc::clone(self),
+        }
     }
 
     /// Every token was dropped exactly once.
     fn assert_all_dropped_once(&self) {
         for (i, d) in self.drops.iter().enumerate() {
-            assert_eq!(d.load(SeqCst), 1, "token {i} dropped {} times", d.load(SeqCst));
+            assert_eq!(
+                d.load(SeqCst),
+                1,
+                "token {i} dropped {} times",
+                d.load(SeqCst)
+            );
         }
     }
 }
 
 impl Drop for Token {
     fn drop(&mut self) {
-        let prev = self.ledger.drops[self.from * self.ledger.per_producer + self.seq].fetch_add(1, SeqCst);
-        assert_eq!(prev, 0, "token ({}, {}) dropped twice: duplicated by the ring", self.from, self.seq);
+        let prev =
+            self.ledger.drops[self.from * self.ledger.per_producer + self.seq].fetch_add(1, SeqCst);
+        assert_eq!(
+            prev, 0,
+            "token ({}, {}) dropped twice: duplicated by the ring",
+            self.from, self.seq
+        );
     }
 }
 
 /// Pops while producers may still run: at most `attempts` tries under loom, otherwise until
 /// `want` values arrived (yielding on `Empty`/`Pending`).
-fn pop_concurrently(consumer: &mut Consumer<Token>, got: &mut Vec<(usize, usize)>, want: usize, attempts: usize) {
+fn pop_concurrently(
+    consumer: &mut Consumer<Token>,
+    got: &mut Vec<(usize, usize)>,
+    want: usize,
+    attempts: usize,
+) {
     let mut tries = 0;
     while got.len() < want && (!cfg!(loom) || tries < attempts) {
         tries += 1;
@@ -74,7 +98,12 @@ fn drain_quiescent(consumer: &mut Consumer<Token>, got: &mut Vec<(usize, usize)>
 
 /// No loss, no duplication, and each producer's values in its push order.
 fn assert_conserved_and_fifo(got: &[(usize, usize)], producers: usize, per_producer: usize) {
-    assert_eq!(got.len(), producers * per_producer, "lost or duplicated values ({} popped)", got.len());
+    assert_eq!(
+        got.len(),
+        producers * per_producer,
+        "lost or duplicated values ({} popped)",
+        got.len()
+    );
     for p in 0..producers {
         let seqs = got.iter().filter(|(from, _)| *from == p).map(|&(_, s)| s);
         if let Some((expected, seen)) = seqs.enumerate().find(|(i, s)| i != s) {
@@ -83,14 +112,21 @@ fn assert_conserved_and_fifo(got: &[(usize, usize)], producers: usize, per_produ
     }
 }
 
-fn spawn_producers(producer: &Producer<Token>, ledger: &StdArc<Ledger>, producers: usize) -> Vec<thread::JoinHandle<()>> {
+fn spawn_producers(
+    producer: &Producer<Token>,
+    ledger: &StdArc<Ledger>,
+    producers: usize,
+) -> Vec<thread::JoinHandle<()>> {
     (0..producers)
         .map(|from| {
             let producer = producer.clone();
             let ledger = StdArc::clone(ledger);
             thread::spawn(move || {
                 for seq in 0..ledger.per_producer {
-                    assert!(producer.push(ledger.token(from, seq)).is_ok(), "open ring refused a push");
+                    assert!(
+                        producer.push(ledger.token(from, seq)).is_ok(),
+                        "open ring refused a push"
+                    );
                 }
             })
         })
@@ -100,29 +136,36 @@ fn spawn_producers(producer: &Producer<Token>, ledger: &StdArc<Ledger>, producer
 /// Capacities cycle through 2, 4, 8 across runs (loom: always 2).
 fn capacity_for_run() -> usize {
     static RUN: AtomicUsize = AtomicUsize::new(0);
-    if cfg!(loom) { 2 } else { [2, 4, 8][RUN.fetch_add(1, SeqCst) % 3] }
+    if cfg!(loom) {
+        2
+    } else {
+        [2, 4, 8][RUN.fetch_add(1, SeqCst) % 3]
+    }
 }
 
 /// (a) R1 conservation and per-producer FIFO: 2 producers × 2 pushes into capacity 2 under loom
 /// (so the ring fills and spills); 4 producers × 50 pushes into capacities 2–8 under shuttle.
 #[test]
 fn ring_a_producers_fifo_conservation() {
-    check(Model::new("ring_a_producers_fifo_conservation").preemption_bound(2), || {
-        let producers = scale(2, 4, 4);
-        let per_producer = scale(2, 50, 500);
-        let ledger = Ledger::new(producers, per_producer);
-        let (producer, mut consumer) = ring::with_capacity(capacity_for_run()).unwrap();
-        let handles = spawn_producers(&producer, &ledger, producers);
-        let mut got = Vec::new();
-        pop_concurrently(&mut consumer, &mut got, producers * per_producer, 2);
-        for h in handles {
-            h.join().unwrap();
-        }
-        drain_quiescent(&mut consumer, &mut got);
-        assert_conserved_and_fifo(&got, producers, per_producer);
-        drop((producer, consumer));
-        ledger.assert_all_dropped_once();
-    });
+    check(
+        Model::new("ring_a_producers_fifo_conservation").preemption_bound(2),
+        || {
+            let producers = scale(2, 4, 4);
+            let per_producer = scale(2, 50, 500);
+            let ledger = Ledger::new(producers, per_producer);
+            let (producer, mut consumer) = ring::with_capacity(capacity_for_run()).unwrap();
+            let handles = spawn_producers(&producer, &ledger, producers);
+            let mut got = Vec::new();
+            pop_concurrently(&mut consumer, &mut got, producers * per_producer, 2);
+            for h in handles {
+                h.join().unwrap();
+            }
+            drain_quiescent(&mut consumer, &mut got);
+            assert_conserved_and_fifo(&got, producers, per_producer);
+            drop((producer, consumer));
+            ledger.assert_all_dropped_once();
+        },
+    );
 }
 
 /// (b) R2 FIFO across overflow: one producer pushes past the ring's capacity (so a value
@@ -131,22 +174,28 @@ fn ring_a_producers_fifo_conservation() {
 /// Also R5: the overflow's memory is back to the reserve once drained.
 #[test]
 fn ring_b_spill_while_popping_keeps_fifo() {
-    check(Model::new("ring_b_spill_while_popping_keeps_fifo").preemption_bound(3), || {
-        let per_producer = scale(4, 200, 2000);
-        let ledger = Ledger::new(1, per_producer);
-        let (producer, mut consumer) = ring::with_capacity(capacity_for_run()).unwrap();
-        let handles = spawn_producers(&producer, &ledger, 1);
-        let mut got = Vec::new();
-        pop_concurrently(&mut consumer, &mut got, per_producer, 3);
-        for h in handles {
-            h.join().unwrap();
-        }
-        drain_quiescent(&mut consumer, &mut got);
-        assert_conserved_and_fifo(&got, 1, per_producer);
-        assert!(consumer.overflow_allocation() <= 2 * ring::OVERFLOW_RESERVE, "overflow memory kept after drain");
-        drop((producer, consumer));
-        ledger.assert_all_dropped_once();
-    });
+    check(
+        Model::new("ring_b_spill_while_popping_keeps_fifo").preemption_bound(3),
+        || {
+            let per_producer = scale(4, 200, 2000);
+            let ledger = Ledger::new(1, per_producer);
+            let (producer, mut consumer) = ring::with_capacity(capacity_for_run()).unwrap();
+            let handles = spawn_producers(&producer, &ledger, 1);
+            let mut got = Vec::new();
+            pop_concurrently(&mut consumer, &mut got, per_producer, 3);
+            for h in handles {
+                h.join().unwrap();
+            }
+            drain_quiescent(&mut consumer, &mut got);
+            assert_conserved_and_fifo(&got, 1, per_producer);
+            assert!(
+                consumer.overflow_allocation() <= 2 * ring::OVERFLOW_RESERVE,
+                "overflow memory kept after drain"
+            );
+            drop((producer, consumer));
+            ledger.assert_all_dropped_once();
+        },
+    );
 }
 
 /// (c) R3 no read before publish, no overwrite: a producer laps a capacity-2 ring while the
@@ -154,23 +203,26 @@ fn ring_b_spill_while_popping_keeps_fifo() {
 /// stamp protocol (a causality violation fails the model); the values check no overwrite.
 #[test]
 fn ring_c_slot_reuse_under_wraparound() {
-    check(Model::new("ring_c_slot_reuse_under_wraparound").preemption_bound(3), || {
-        let producers = scale(1, 3, 3);
-        let per_producer = scale(3, 60, 600);
-        let ledger = Ledger::new(producers, per_producer);
-        let (producer, mut consumer) = ring::with_capacity(2).unwrap();
-        let handles = spawn_producers(&producer, &ledger, producers);
-        let mut got = Vec::new();
-        // The slow consumer: one pop attempt between yields.
-        pop_concurrently(&mut consumer, &mut got, producers * per_producer, 4);
-        for h in handles {
-            h.join().unwrap();
-        }
-        drain_quiescent(&mut consumer, &mut got);
-        assert_conserved_and_fifo(&got, producers, per_producer);
-        drop((producer, consumer));
-        ledger.assert_all_dropped_once();
-    });
+    check(
+        Model::new("ring_c_slot_reuse_under_wraparound").preemption_bound(3),
+        || {
+            let producers = scale(1, 3, 3);
+            let per_producer = scale(3, 60, 600);
+            let ledger = Ledger::new(producers, per_producer);
+            let (producer, mut consumer) = ring::with_capacity(2).unwrap();
+            let handles = spawn_producers(&producer, &ledger, producers);
+            let mut got = Vec::new();
+            // The slow consumer: one pop attempt between yields.
+            pop_concurrently(&mut consumer, &mut got, producers * per_producer, 4);
+            for h in handles {
+                h.join().unwrap();
+            }
+            drain_quiescent(&mut consumer, &mut got);
+            assert_conserved_and_fifo(&got, producers, per_producer);
+            drop((producer, consumer));
+            ledger.assert_all_dropped_once();
+        },
+    );
 }
 
 /// (d) R4 drop with values in flight: producers push while the consumer pops once and is then
@@ -178,35 +230,42 @@ fn ring_c_slot_reuse_under_wraparound() {
 /// consumer, refused ones by their producer (handed back), the rest with the ring.
 #[test]
 fn ring_d_drop_with_values_in_flight() {
-    check(Model::new("ring_d_drop_with_values_in_flight").preemption_bound(2), || {
-        let producers = 2;
-        let per_producer = scale(2, 40, 400);
-        let ledger = Ledger::new(producers, per_producer);
-        let refused = StdArc::new(AtomicUsize::new(0));
-        let (producer, mut consumer) = ring::with_capacity(2).unwrap();
-        let handles: Vec<_> = (0..producers)
-            .map(|from| {
-                let producer = producer.clone();
-                let ledger = StdArc::clone(&ledger);
-                let refused = StdArc::clone(&refused);
-                thread::spawn(move || {
-                    for seq in 0..per_producer {
-                        if let Err(back) = producer.push(ledger.token(from, seq)) {
-                            let token = back.into_inner();
-                            assert_eq!((token.from, token.seq), (from, seq), "handed back someone else's value");
-                            refused.fetch_add(1, SeqCst);
+    check(
+        Model::new("ring_d_drop_with_values_in_flight").preemption_bound(2),
+        || {
+            let producers = 2;
+            let per_producer = scale(2, 40, 400);
+            let ledger = Ledger::new(producers, per_producer);
+            let refused = StdArc::new(AtomicUsize::new(0));
+            let (producer, mut consumer) = ring::with_capacity(2).unwrap();
+            let handles: Vec<_> = (0..producers)
+                .map(|from| {
+                    let producer = producer.clone();
+                    let ledger = StdArc::clone(&ledger);
+                    let refused = StdArc::clone(&refused);
+                    thread::spawn(move || {
+                        for seq in 0..per_producer {
+                            if let Err(back) = producer.push(ledger.token(from, seq)) {
+                                let token = back.into_inner();
+                                assert_eq!(
+                                    (token.from, token.seq),
+                                    (from, seq),
+                                    "handed back someone else's value"
+                                );
+                                refused.fetch_add(1, SeqCst);
+                            }
                         }
-                    }
+                    })
                 })
-            })
-            .collect();
-        drop(producer);
-        let popped = consumer.pop().is_some() as usize;
-        drop(consumer);
-        for h in handles {
-            h.join().unwrap();
-        }
-        assert!(popped + refused.load(SeqCst) <= producers * per_producer);
-        ledger.assert_all_dropped_once();
-    });
+                .collect();
+            drop(producer);
+            let popped = consumer.pop().is_some() as usize;
+            drop(consumer);
+            for h in handles {
+                h.join().unwrap();
+            }
+            assert!(popped + refused.load(SeqCst) <= producers * per_producer);
+            ledger.assert_all_dropped_once();
+        },
+    );
 }

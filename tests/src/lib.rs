@@ -4,3 +4,6 @@
 //! differential check also runs from `cargo test` over the committed corpus (`fuzz/corpus/`),
 //! on stable and without libFuzzer.
 #![cfg(not(loom))]
+
+pub mod ring_fuzz;
+pub mod ring_model;

@@ -67,7 +67,11 @@ fn burst_then_drain_returns_overflow_memory() {
         assert_eq!(c.pop(), Some(i));
     }
     assert_eq!(c.try_pop(), Err(PopError::Empty));
-    assert!(c.overflow_allocation() <= 2 * OVERFLOW_RESERVE, "kept {} slots", c.overflow_allocation());
+    assert!(
+        c.overflow_allocation() <= 2 * OVERFLOW_RESERVE,
+        "kept {} slots",
+        c.overflow_allocation()
+    );
 }
 
 #[test]
@@ -119,7 +123,11 @@ fn every_remaining_value_is_dropped_exactly_once() {
             drop(p);
             drop(c);
         }
-        assert_eq!(drops.load(SeqCst), pushed, "pushed {pushed}, popped {popped}");
+        assert_eq!(
+            drops.load(SeqCst),
+            pushed,
+            "pushed {pushed}, popped {popped}"
+        );
     }
 }
 
@@ -131,7 +139,7 @@ fn indices_wrap_at_the_closed_bit() {
     p.shared.producers.tail.store(start, SeqCst);
     for (i, slot) in p.shared.slots.iter().enumerate() {
         // Slot of index `start + k` must carry stamp `start + k` (free for that index).
-        let k = (i.wrapping_sub(start) & 3) as usize;
+        let k = i.wrapping_sub(start) & 3;
         slot.stamp.store(index_add(start, k), SeqCst);
     }
     c.head = start;
@@ -159,5 +167,8 @@ fn zero_sized_values() {
 fn debug_output_names_the_state() {
     let (p, c) = with_capacity::<u8>(2).unwrap();
     let text = alloc::format!("{p:?} {c:?}");
-    assert!(text.contains("capacity: 2") && text.contains("closed: false"), "{text}");
+    assert!(
+        text.contains("capacity: 2") && text.contains("closed: false"),
+        "{text}"
+    );
 }

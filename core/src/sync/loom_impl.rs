@@ -36,6 +36,73 @@ impl<T> Mutex<T> {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// loom's `Condvar` over the facade's `Mutex`.
+#[derive(Default)]
+pub(crate) struct Condvar(loom::sync::Condvar);
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self(loom::sync::Condvar::new())
+    }
+
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        _timeout: core::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        // loom does not model time: a timed wait is a plain wait (callers re-check in a loop).
+        self.wait(guard)
+    }
+
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0
+            .wait(guard)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
+
+/// The loop thread's sleep primitive under loom: a flag under a loom `Mutex` and `Condvar`.
+///
+/// Not the thread's park token: loom's `unpark` of a thread that is blocked on a loom `Mutex` or yielding makes it runnable without keeping a token, and can trip loom's own `Notify` assertion, which std's park never does. A timed park does not wait (loom does not model time):
+/// it returns as if the timeout had fired at once, one of the behaviours a real timed park allows.
+#[derive(Default)]
+pub(crate) struct Parker {
+    notified: Mutex<bool>,
+    wakeup: Condvar,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Self {
+        Self {
+            notified: Mutex::new(false),
+            wakeup: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn register_current(&self) {}
+
+    pub(crate) fn park(&self, timeout: Option<core::time::Duration>) {
+        let mut notified = self.notified.lock();
+        if timeout.is_none() {
+            while !*notified {
+                notified = self.wakeup.wait(notified);
+            }
+        }
+        *notified = false;
+    }
+
+    pub(crate) fn unpark(&self) {
+        *self.notified.lock() = true;
+        self.wakeup.notify_all();
     }
 }

@@ -20,10 +20,16 @@
 //! a scheduling point and is checked against overlapping accesses from other tasks, because
 //! shuttle on its own only switches tasks at its own operations and has no race detector.
 
-#![allow(dead_code, unused_imports, reason = "the facade is complete; not every component uses every primitive yet")]
+#![allow(
+    dead_code,
+    unused_imports,
+    reason = "the facade is complete; not every component uses every primitive yet"
+)]
 
 #[cfg(all(loom, feature = "shuttle"))]
-compile_error!("`--cfg loom` and the `shuttle` feature select different checkers: enable one of them");
+compile_error!(
+    "`--cfg loom` and the `shuttle` feature select different checkers: enable one of them"
+);
 
 #[cfg(not(any(loom, feature = "shuttle")))]
 mod std_impl;
@@ -42,3 +48,20 @@ pub(crate) use shuttle_impl::*;
 
 mod pad;
 pub(crate) use pad::CachePadded;
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::{Arc, Parker};
+
+    /// The parker keeps an unpark that comes before the park, and wakes a parked thread.
+    #[test]
+    fn parker_never_loses_an_unpark() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let remote = Arc::clone(&parker);
+            let t = loom::thread::spawn(move || remote.unpark());
+            parker.park(None);
+            t.join().unwrap();
+        });
+    }
+}

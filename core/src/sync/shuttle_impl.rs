@@ -24,29 +24,44 @@ pub(crate) mod cell {
 
     impl<T> UnsafeCell<T> {
         pub(crate) fn new(value: T) -> Self {
-            Self { access: AtomicUsize::new(0), value: core::cell::UnsafeCell::new(value) }
+            Self {
+                access: AtomicUsize::new(0),
+                value: core::cell::UnsafeCell::new(value),
+            }
         }
 
         #[track_caller]
         pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
             // SeqCst throughout: shuttle models only SeqCst, and these are test scaffolding.
             let prev = self.access.fetch_add(1, Ordering::SeqCst);
-            assert_ne!(prev, WRITER, "data race: read overlaps a write of the same UnsafeCell");
+            assert_ne!(
+                prev, WRITER,
+                "data race: read overlaps a write of the same UnsafeCell"
+            );
             let result = f(self.value.get());
             // Second scheduling point: lets another task start an access while this read is
             // still in progress (the window a publish-before-write bug needs).
             let now = self.access.fetch_sub(1, Ordering::SeqCst);
-            assert!(now != WRITER && now > 0, "data race: a write began during a read");
+            assert!(
+                now != WRITER && now > 0,
+                "data race: a write began during a read"
+            );
             result
         }
 
         #[track_caller]
         pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
             let prev = self.access.swap(WRITER, Ordering::SeqCst);
-            assert_eq!(prev, 0, "data race: write overlaps another access of the same UnsafeCell");
+            assert_eq!(
+                prev, 0,
+                "data race: write overlaps another access of the same UnsafeCell"
+            );
             let result = f(self.value.get());
             let now = self.access.swap(0, Ordering::SeqCst);
-            assert_eq!(now, WRITER, "data race: another access began during a write");
+            assert_eq!(
+                now, WRITER,
+                "data race: another access began during a write"
+            );
             result
         }
     }
@@ -77,6 +92,75 @@ impl<T> Mutex<T> {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// shuttle's `Condvar` over the facade's `Mutex`.
+#[derive(Default)]
+pub(crate) struct Condvar(shuttle::sync::Condvar);
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self(shuttle::sync::Condvar::new())
+    }
+
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        match self.0.wait_timeout(guard, timeout) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        }
+    }
+
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0
+            .wait(guard)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
+
+/// The loop thread's sleep primitive under shuttle: a flag under a shuttle `Mutex` and `Condvar`.
+///
+/// Not the thread's park token: one primitive for both checkers keeps their models alike. A timed park does not wait (shuttle does not model time):
+/// it returns as if the timeout had fired at once, one of the behaviours a real timed park allows.
+#[derive(Default)]
+pub(crate) struct Parker {
+    notified: Mutex<bool>,
+    wakeup: Condvar,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Self {
+        Self {
+            notified: Mutex::new(false),
+            wakeup: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn register_current(&self) {}
+
+    pub(crate) fn park(&self, timeout: Option<core::time::Duration>) {
+        let mut notified = self.notified.lock();
+        if timeout.is_none() {
+            while !*notified {
+                notified = self.wakeup.wait(notified);
+            }
+        }
+        *notified = false;
+    }
+
+    pub(crate) fn unpark(&self) {
+        *self.notified.lock() = true;
+        self.wakeup.notify_all();
     }
 }

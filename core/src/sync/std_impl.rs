@@ -67,7 +67,9 @@ mod mutex {
 
         #[inline]
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
         }
     }
 }
@@ -81,6 +83,7 @@ mod mutex {
     use core::ops::{Deref, DerefMut};
     use core::sync::atomic::{AtomicBool, Ordering};
 
+    #[derive(Default)]
     pub(crate) struct Mutex<T> {
         locked: AtomicBool,
         value: UnsafeCell<T>,
@@ -94,7 +97,10 @@ mod mutex {
 
     impl<T> Mutex<T> {
         pub(crate) const fn new(value: T) -> Self {
-            Self { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+            Self {
+                locked: AtomicBool::new(false),
+                value: UnsafeCell::new(value),
+            }
         }
 
         #[inline]
@@ -138,3 +144,78 @@ mod mutex {
 }
 
 pub(crate) use mutex::{Mutex, MutexGuard};
+
+/// The loop thread's sleep primitive: the thread's own park/unpark, with a timeout.
+///
+/// `register_current` must run on the sleeping thread before any `unpark` can matter (the
+/// driver calls it before the loop can first publish Sleeping). `park` may return early
+/// (spuriously, or for a token left by an earlier `unpark`); callers re-check their condition.
+#[cfg(feature = "std")]
+#[derive(Default)]
+pub(crate) struct Parker {
+    thread: std::sync::OnceLock<std::thread::Thread>,
+}
+
+#[cfg(feature = "std")]
+impl Parker {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn register_current(&self) {
+        let _ = self.thread.set(std::thread::current());
+        debug_assert_eq!(
+            self.thread.get().map(|t| t.id()),
+            Some(std::thread::current().id()),
+            "one sleeping thread"
+        );
+    }
+
+    #[inline]
+    pub(crate) fn park(&self, timeout: Option<core::time::Duration>) {
+        match timeout {
+            Some(timeout) => std::thread::park_timeout(timeout),
+            None => std::thread::park(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn unpark(&self) {
+        if let Some(thread) = self.thread.get() {
+            thread.unpark();
+        }
+    }
+}
+
+/// `std::sync::Condvar` over the facade's `Mutex`, ignoring poisoning like the mutex does.
+#[cfg(feature = "std")]
+#[derive(Default)]
+pub(crate) struct Condvar(std::sync::Condvar);
+
+#[cfg(feature = "std")]
+impl Condvar {
+    pub(crate) const fn new() -> Self {
+        Self(std::sync::Condvar::new())
+    }
+
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: core::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        match self.0.wait_timeout(guard, timeout) {
+            Ok((guard, _)) => guard,
+            Err(poisoned) => poisoned.into_inner().0,
+        }
+    }
+
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0
+            .wait(guard)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}

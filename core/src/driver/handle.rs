@@ -1,0 +1,311 @@
+//! The shared half of the loop: admission, the producer side of the wake protocol, termination.
+//!
+//! # Ground rules
+//!
+//! - [`Shared`] is reached from any thread through [`Handle`]s and from the loop thread through
+//!   the `EventLoop`. It holds only producer halves of the rings: popping is the loop's.
+//! - **Wake protocol, producer side** (proofs/wake.md, W1): publish the work (a ring push), then a
+//!   SeqCst fence, then read the state; if it is Sleeping, the first producer to flip
+//!   `wake_pending` from false to true unparks the loop thread. The loop side (in `mod.rs`)
+//!   publishes Sleeping (SeqCst CAS), issues a SeqCst fence, then re-checks every queue. Of the
+//!   two fences, whichever comes first in the SC order makes the other side see its write: the
+//!   loop sees the work, or the producer sees Sleeping. So no wake-up is lost.
+//! - **Admission.** Work is admitted iff its ring push succeeds. Termination closes both rings
+//!   before anything else, so after `shutdown`/`close` returns, every submission is refused and
+//!   handed back; everything admitted before is run (shutdown) or dropped and counted (close).
+//! - **Termination.** `shutdown` and `close` race through `StateCell::begin_termination`:
+//!   exactly one wins; `close` additionally sets `discard`, which the loop reads during its final
+//!   drain (a `close` during a graceful drain turns the rest of it into a discard). Only the loop
+//!   thread performs cleanup and the Terminating → Terminated transition.
+
+use alloc::boxed::Box;
+use core::fmt;
+use core::time::Duration;
+
+use super::Cx;
+use crate::ring::{self, Producer};
+use crate::state::{BeginTermination, LoopState, StateCell};
+use crate::sync::atomic::{
+    AtomicBool, AtomicUsize,
+    Ordering::{Relaxed, SeqCst},
+    fence,
+};
+use crate::sync::{Arc, Condvar, Mutex, Parker};
+
+/// A task that may be submitted from any thread.
+pub type SendTask = Box<dyn for<'a> FnOnce(&Cx<'a>) + Send + 'static>;
+
+/// Work refused because the loop no longer accepts it (it is terminating or terminated). The
+/// task is handed back untouched: it was not run and will not be.
+pub struct Rejected<T>(pub T);
+
+impl<T> Rejected<T> {
+    /// The task that was refused.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> fmt::Debug for Rejected<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Rejected(..)")
+    }
+}
+
+impl<T> fmt::Display for Rejected<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the event loop no longer accepts work; the task is handed back")
+    }
+}
+
+impl<T> core::error::Error for Rejected<T> {}
+
+/// Counters of what the loop has done, read with [`Handle::stats`]. Each is a snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    /// Macrotasks run to completion or to a caught panic.
+    pub tasks_run: usize,
+    /// Microtasks run to completion or to a caught panic.
+    pub microtasks_run: usize,
+    /// Callbacks that panicked (each was reported to the panic hook).
+    pub panics: usize,
+    /// Accepted tasks and microtasks dropped unrun because of `close`.
+    pub discarded: usize,
+    /// Times the loop published Sleeping (after its bounded spin found nothing).
+    pub sleeps: usize,
+    /// Times the loop actually parked (a re-check after publishing Sleeping can avoid it).
+    pub parks: usize,
+    /// Unparks issued by producers: at most one per sleep (de-duplicated). The one-time unpark
+    /// of a termination that finds the loop asleep is not counted here.
+    pub unparks: usize,
+}
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) tasks_run: AtomicUsize,
+    pub(super) microtasks_run: AtomicUsize,
+    pub(super) panics: AtomicUsize,
+    pub(super) discarded: AtomicUsize,
+    pub(super) sleeps: AtomicUsize,
+    pub(super) parks: AtomicUsize,
+    pub(super) unparks: AtomicUsize,
+}
+
+impl Counters {
+    /// Relaxed: statistics; nothing is published through them.
+    #[inline]
+    pub(super) fn add(counter: &AtomicUsize, n: usize) {
+        counter.fetch_add(n, Relaxed);
+    }
+}
+
+pub(super) struct Shared {
+    pub(super) state: StateCell,
+    pub(super) tasks: Producer<SendTask>,
+    pub(super) microtasks: Producer<SendTask>,
+    /// The wake token and de-duplication flag: cleared by the loop when a sleep begins (before
+    /// it publishes Sleeping); set by the first producer (or terminator) that sees Sleeping,
+    /// which then unparks. One clear per sleep, so at most one unpark per sleep.
+    /// The loop parks only while it is false, so an unpark that arrives before the park (or a
+    /// parker that loses tokens) cannot strand it.
+    pub(super) wake_pending: AtomicBool,
+    /// Set by `close`: the final drain drops work instead of running it.
+    pub(super) discard: AtomicBool,
+    /// The loop thread's sleep primitive (registered by `run` before the loop can first publish
+    /// Sleeping).
+    pub(super) parker: Parker,
+    pub(super) counters: Counters,
+    /// Set (under the lock) when the loop reaches Terminated; waited on by `Handle::wait`.
+    pub(super) finished: Mutex<bool>,
+    pub(super) finished_cv: Condvar,
+}
+
+impl Shared {
+    pub(super) fn new(tasks: Producer<SendTask>, microtasks: Producer<SendTask>) -> Self {
+        Self {
+            state: StateCell::new(),
+            tasks,
+            microtasks,
+            wake_pending: AtomicBool::new(false),
+            discard: AtomicBool::new(false),
+            parker: Parker::new(),
+            counters: Counters::default(),
+            finished: Mutex::new(false),
+            finished_cv: Condvar::new(),
+        }
+    }
+
+    /// Pushes into one of the loop's rings and wakes the loop if it sleeps.
+    #[inline]
+    pub(super) fn admit(
+        &self,
+        ring: &Producer<SendTask>,
+        task: SendTask,
+    ) -> Result<(), Rejected<SendTask>> {
+        ring.push(task)
+            .map_err(|ring::PushError(task)| Rejected(task))?;
+        self.wake_after_publish();
+        Ok(())
+    }
+
+    /// The producer side of the wake protocol (W1): called after work is published.
+    #[inline]
+    pub(super) fn wake_after_publish(&self) {
+        // SeqCst fence: orders the publish above before the state load below against the loop's
+        // SeqCst CAS-to-Sleeping + fence + queue re-check (store-buffering shape; proofs/wake.md).
+        fence(SeqCst);
+        if self.state.load() == LoopState::Sleeping {
+            self.unpark_once();
+        }
+    }
+
+    /// Unparks the loop thread unless someone already did during this sleep.
+    pub(super) fn unpark_once(&self) {
+        // SeqCst: one total order with the loop's `store(false)` on waking, so exactly one
+        // swapper per sleep sees `false` (an RMW reads the latest value in any case).
+        if !self.wake_pending.swap(true, SeqCst) {
+            Counters::add(&self.counters.unparks, 1);
+            self.parker.unpark();
+        }
+    }
+
+    /// Starts termination (graceful unless `discard`). Returns `true` for the call that won.
+    pub(super) fn terminate(&self, discard: bool) -> bool {
+        if discard {
+            // SeqCst: read by the loop in its drain after it has seen Terminating; ordering it
+            // before the state change below makes a winning `close` always discard.
+            self.discard.store(true, SeqCst);
+        }
+        // Stop admission first: after this returns, every push is refused (ring close).
+        self.tasks.close();
+        self.microtasks.close();
+        match self.state.begin_termination() {
+            BeginTermination::Won { from } => {
+                if from == LoopState::Sleeping {
+                    // Termination happens once, so its wake-up skips the de-duplication: set the
+                    // token and unpark unconditionally. (Not counted in `unparks`, which counts
+                    // producers' wake-ups.) SeqCst: pairs with the loop's load of the token.
+                    self.wake_pending.store(true, SeqCst);
+                    self.parker.unpark();
+                }
+                true
+            }
+            BeginTermination::AlreadyTerminal(_) => {
+                // A `close` after a graceful shutdown began: the drain sees `discard` and stops
+                // running work; wake it in case it is waiting on a pending producer.
+                false
+            }
+        }
+    }
+
+    pub(super) fn mark_finished(&self) {
+        *self.finished.lock() = true;
+        self.finished_cv.notify_all();
+    }
+
+    pub(super) fn stats(&self) -> LoopStats {
+        let c = &self.counters;
+        // Relaxed: statistics snapshots.
+        LoopStats {
+            tasks_run: c.tasks_run.load(Relaxed),
+            microtasks_run: c.microtasks_run.load(Relaxed),
+            panics: c.panics.load(Relaxed),
+            discarded: c.discarded.load(Relaxed),
+            sleeps: c.sleeps.load(Relaxed),
+            parks: c.parks.load(Relaxed),
+            unparks: c.unparks.load(Relaxed),
+        }
+    }
+}
+
+/// A `Send + Sync` handle to an event loop, for submitting work and stopping it from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Handle {
+    /// Submits a macrotask. It runs on the loop thread, followed by a full microtask checkpoint.
+    ///
+    /// # Errors
+    /// [`Rejected`] with the (boxed) task if the loop is terminating or terminated.
+    pub fn submit<F>(&self, task: F) -> Result<(), Rejected<SendTask>>
+    where
+        F: for<'a> FnOnce(&Cx<'a>) + Send + 'static,
+    {
+        self.shared.admit(&self.shared.tasks, Box::new(task))
+    }
+
+    /// Queues a microtask: it runs at the loop's next microtask checkpoint.
+    ///
+    /// # Errors
+    /// [`Rejected`] with the (boxed) microtask if the loop is terminating or terminated.
+    pub fn queue_microtask<F>(&self, microtask: F) -> Result<(), Rejected<SendTask>>
+    where
+        F: for<'a> FnOnce(&Cx<'a>) + Send + 'static,
+    {
+        self.shared
+            .admit(&self.shared.microtasks, Box::new(microtask))
+    }
+
+    /// Graceful shutdown: stops admission at once, then the loop runs everything already
+    /// accepted (and the microtasks that work queues), and terminates. Idempotent; never blocks,
+    /// so it is safe on the loop thread. Returns `true` for the call that started termination.
+    pub fn shutdown(&self) -> bool {
+        self.shared.terminate(false)
+    }
+
+    /// Immediate close: stops admission at once; the loop drops everything accepted but not yet
+    /// run (counted in [`LoopStats::discarded`]) and terminates. Idempotent; never blocks.
+    /// Returns `true` for the call that started termination.
+    pub fn close(&self) -> bool {
+        self.shared.terminate(true)
+    }
+
+    /// The loop's state (a snapshot).
+    pub fn state(&self) -> LoopState {
+        self.shared.state.load()
+    }
+
+    /// Blocks until the loop has terminated, or `timeout` passed. Returns whether it terminated.
+    /// Must not be called on the loop thread while it runs (it would wait for itself).
+    pub fn wait_terminated(&self, timeout: Option<Duration>) -> bool {
+        let mut finished = self.shared.finished.lock();
+        match timeout {
+            None => {
+                while !*finished {
+                    finished = self.shared.finished_cv.wait(finished);
+                }
+                true
+            }
+            Some(timeout) => {
+                #[cfg(feature = "std")]
+                let deadline = std::time::Instant::now() + timeout;
+                while !*finished {
+                    #[cfg(feature = "std")]
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    #[cfg(not(feature = "std"))]
+                    let left = timeout;
+                    if left.is_zero() {
+                        break;
+                    }
+                    finished = self.shared.finished_cv.wait_timeout(finished, left);
+                }
+                *finished
+            }
+        }
+    }
+
+    /// Counters of what the loop has done so far.
+    pub fn stats(&self) -> LoopStats {
+        self.shared.stats()
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("state", &self.state())
+            .finish()
+    }
+}

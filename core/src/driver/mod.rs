@@ -1,0 +1,692 @@
+//! The event loop driver: the ring and the state machine composed into a loop you can embed.
+//!
+//! # Ground rules
+//!
+//! - The [`EventLoop`] is owned by the thread that runs it (it is neither `Send` nor `Sync`, so
+//!   loop-local work may capture `!Send` data). Other threads use [`Handle`]s.
+//! - Callbacks receive a [`Cx`]: the loop-thread view through which they queue microtasks,
+//!   submit more tasks, and reach the handle. Local queues are `RefCell`s that are never
+//!   borrowed across a callback.
+//! - **Tick order** (the JS one): take one macrotask, run it, run a full microtask checkpoint
+//!   (microtasks queued by microtasks run in the same checkpoint), then the next macrotask. At
+//!   most [`Config::max_tasks_per_tick`] macrotasks run per tick; then the loop refreshes its
+//!   tick time and starts a new tick (where, with timers, due timers go first: nothing waits
+//!   behind an unbounded queue). Loop-local and remote macrotasks alternate, each FIFO.
+//! - **Sleep** (the loop side of proofs/wake.md, W2): when a tick ran nothing and nothing is
+//!   ready, spin briefly ([`Config::spin_before_sleep`]), then CAS Running → Sleeping, SeqCst
+//!   fence, re-check every queue, and park only if all are still empty. After waking, clear
+//!   `wake_pending`, CAS Sleeping → Running (a loss means Terminating), refresh the tick time.
+//! - **Termination** runs on the loop thread only: graceful shutdown drains everything that was
+//!   admitted, microtasks queued during the drain included; `close` drops it and counts it.
+//!   Either way the loop ends with the single Terminating → Terminated transition.
+//! - **Panics** in callbacks are caught, counted, and reported to the panic hook; the loop goes on.
+
+mod handle;
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use core::cell::{Cell, RefCell};
+use core::fmt;
+use core::time::Duration;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use handle::{Counters, Shared};
+pub use handle::{Handle, LoopStats, Rejected, SendTask};
+
+use crate::clock::{Clock, SystemClock};
+use crate::ring::{self, Consumer, PopError};
+use crate::state::{LoopState, Transition};
+use crate::sync::atomic::{Ordering::SeqCst, fence};
+use crate::sync::{Arc, hint};
+
+/// A task queued on the loop thread; it may capture `!Send` data.
+pub type LocalTask = Box<dyn for<'a> FnOnce(&Cx<'a>) + 'static>;
+
+/// Tuning of an [`EventLoop`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Macrotasks run per tick before the loop starts a new tick (fairness toward timers and
+    /// other sources). Default 1024.
+    pub max_tasks_per_tick: usize,
+    /// How long the loop polls its queues before parking when it runs out of work. A wake-up
+    /// through the OS costs tens of microseconds on a VM; polling briefly first lets a quick
+    /// request/response pair avoid it, at the cost of that much CPU per idle transition.
+    /// Default 50 µs; `Duration::ZERO` parks at once.
+    pub spin_before_sleep: Duration,
+    /// Slots of each lock-free ring (remote macrotasks, remote microtasks). Default 4096.
+    pub ring_capacity: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_tasks_per_tick: 1024,
+            spin_before_sleep: Duration::from_micros(50),
+            ring_capacity: ring::DEFAULT_CAPACITY,
+        }
+    }
+}
+
+/// What a panicking callback was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackKind {
+    /// A macrotask (submitted task).
+    Task,
+    /// A microtask.
+    Microtask,
+}
+
+/// A caught panic, as given to the panic hook.
+pub struct PanicReport {
+    /// Which kind of callback panicked.
+    pub kind: CallbackKind,
+    /// The panic payload.
+    pub payload: Box<dyn core::any::Any + Send>,
+}
+
+impl PanicReport {
+    /// The panic message, when the payload is a string.
+    pub fn message(&self) -> Option<&str> {
+        self.payload.downcast_ref::<&str>().copied().or_else(|| {
+            self.payload
+                .downcast_ref::<alloc::string::String>()
+                .map(|s| s.as_str())
+        })
+    }
+}
+
+impl fmt::Debug for PanicReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PanicReport")
+            .field("kind", &self.kind)
+            .field("message", &self.message())
+            .finish()
+    }
+}
+
+type PanicHook = Box<dyn FnMut(PanicReport)>;
+
+/// Why [`EventLoop::run`] could not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunError {
+    /// The loop has already terminated: it cannot run again.
+    Terminated,
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Terminated => {
+                f.write_str("the event loop has terminated and cannot run again")
+            }
+        }
+    }
+}
+
+impl core::error::Error for RunError {}
+
+/// Builds an [`EventLoop`] with a clock, a configuration and a panic hook.
+pub struct Builder {
+    config: Config,
+    clock: Box<dyn Clock>,
+    panic_hook: Option<PanicHook>,
+}
+
+impl Builder {
+    /// Sets the configuration.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the clock (for example a [`ManualClock`](crate::clock::ManualClock) in tests).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Sets the hook that receives caught panics (default: print to stderr).
+    pub fn panic_hook(mut self, hook: impl FnMut(PanicReport) + 'static) -> Self {
+        self.panic_hook = Some(Box::new(hook));
+        self
+    }
+
+    /// Builds the loop. It is Awake: it accepts work, which runs once [`EventLoop::run`] runs.
+    ///
+    /// # Panics
+    /// If `config.ring_capacity` is not a power of two from 2 to [`ring::MAX_CAPACITY`].
+    pub fn build(self) -> EventLoop {
+        let capacity = self.config.ring_capacity;
+        let (tasks_in, tasks_out) = ring::with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"));
+        let (micro_in, micro_out) = ring::with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"));
+        let now = self.clock.now();
+        EventLoop {
+            shared: Arc::new(Shared::new(tasks_in, micro_in)),
+            local: Local {
+                tasks: RefCell::new(VecDeque::new()),
+                microtasks: RefCell::new(VecDeque::new()),
+                remote_tasks: RefCell::new(tasks_out),
+                remote_microtasks: RefCell::new(micro_out),
+                prefer_remote: Cell::new(false),
+                clock: self.clock,
+                now: Cell::new(now),
+                panic_hook: RefCell::new(self.panic_hook),
+                config: self.config,
+            },
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Local {
+    tasks: RefCell<VecDeque<LocalTask>>,
+    microtasks: RefCell<VecDeque<LocalTask>>,
+    remote_tasks: RefCell<Consumer<SendTask>>,
+    remote_microtasks: RefCell<Consumer<SendTask>>,
+    /// Which source the next macrotask comes from when both have work (alternation).
+    prefer_remote: Cell<bool>,
+    clock: Box<dyn Clock>,
+    /// The tick time: read from the clock at the start of every tick and after every sleep.
+    now: Cell<Duration>,
+    panic_hook: RefCell<Option<PanicHook>>,
+    config: Config,
+}
+
+/// An event loop. Owned by the thread that runs it; see the module docs for its rules.
+pub struct EventLoop {
+    shared: Arc<Shared>,
+    local: Local,
+}
+
+/// The loop-thread view given to every callback.
+pub struct Cx<'a> {
+    shared: &'a Arc<Shared>,
+    local: &'a Local,
+}
+
+impl Cx<'_> {
+    /// Queues a microtask on the loop thread (it may capture `!Send` data). It runs in the
+    /// current checkpoint if one is running, otherwise at the next one.
+    ///
+    /// # Errors
+    /// [`Rejected`] if the loop has terminated (never during the final drain: microtasks queued
+    /// by drained work still run).
+    pub fn queue_microtask<F>(&self, microtask: F) -> Result<(), Rejected<LocalTask>>
+    where
+        F: for<'b> FnOnce(&Cx<'b>) + 'static,
+    {
+        if self.shared.state.load() == LoopState::Terminated {
+            return Err(Rejected(Box::new(microtask)));
+        }
+        self.local
+            .microtasks
+            .borrow_mut()
+            .push_back(Box::new(microtask));
+        Ok(())
+    }
+
+    /// Submits a macrotask from the loop thread (it may capture `!Send` data).
+    ///
+    /// # Errors
+    /// [`Rejected`] if the loop is terminating or terminated (admission is closed).
+    pub fn submit<F>(&self, task: F) -> Result<(), Rejected<LocalTask>>
+    where
+        F: for<'b> FnOnce(&Cx<'b>) + 'static,
+    {
+        if !self.shared.state.load().accepts_work() {
+            return Err(Rejected(Box::new(task)));
+        }
+        self.local.tasks.borrow_mut().push_back(Box::new(task));
+        Ok(())
+    }
+
+    /// A handle to this loop, for other threads.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: Arc::clone(self.shared),
+        }
+    }
+
+    /// Graceful shutdown (see [`Handle::shutdown`]); safe from a callback.
+    pub fn shutdown(&self) -> bool {
+        self.shared.terminate(false)
+    }
+
+    /// Immediate close (see [`Handle::close`]); safe from a callback.
+    pub fn close(&self) -> bool {
+        self.shared.terminate(true)
+    }
+
+    /// The tick time: the clock as read at the start of this tick.
+    pub fn now(&self) -> Duration {
+        self.local.now.get()
+    }
+}
+
+impl fmt::Debug for Cx<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cx")
+            .field("state", &self.shared.state.load())
+            .field("now", &self.now())
+            .finish()
+    }
+}
+
+impl Default for EventLoop {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventLoop {
+    /// A loop with the default configuration and the system clock.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder for a configured loop.
+    pub fn builder() -> Builder {
+        Builder {
+            config: Config::default(),
+            clock: Box::new(SystemClock::new()),
+            panic_hook: None,
+        }
+    }
+
+    /// A handle for other threads.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Submits a macrotask from the owning thread, before or between runs.
+    ///
+    /// # Errors
+    /// [`Rejected`] if the loop is terminating or terminated.
+    pub fn submit<F>(&self, task: F) -> Result<(), Rejected<LocalTask>>
+    where
+        F: for<'a> FnOnce(&Cx<'a>) + 'static,
+    {
+        self.cx().submit(task)
+    }
+
+    /// Queues a microtask from the owning thread, before or between runs.
+    ///
+    /// # Errors
+    /// [`Rejected`] if the loop has terminated.
+    pub fn queue_microtask<F>(&self, microtask: F) -> Result<(), Rejected<LocalTask>>
+    where
+        F: for<'a> FnOnce(&Cx<'a>) + 'static,
+    {
+        self.cx().queue_microtask(microtask)
+    }
+
+    /// The loop's state.
+    pub fn state(&self) -> LoopState {
+        self.shared.state.load()
+    }
+
+    /// Counters of what the loop has done so far.
+    pub fn stats(&self) -> LoopStats {
+        self.shared.stats()
+    }
+
+    fn cx(&self) -> Cx<'_> {
+        Cx {
+            shared: &self.shared,
+            local: &self.local,
+        }
+    }
+
+    /// Runs the loop on this thread until it terminates (after [`Handle::shutdown`] or
+    /// [`Handle::close`], from any thread or from a callback). Work accepted before `run` —
+    /// including before a shutdown that came before `run` — is run (or, after `close`, dropped
+    /// and counted).
+    ///
+    /// # Errors
+    /// [`RunError::Terminated`] if the loop has already terminated.
+    pub fn run(&mut self) -> Result<(), RunError> {
+        self.enter()?;
+        loop {
+            if self.shared.state.load() == LoopState::Terminating {
+                self.finish();
+                return Ok(());
+            }
+            if self.tick() == 0 && !self.has_ready_work() {
+                self.sleep(None);
+            }
+        }
+    }
+
+    /// Runs everything that is ready — macrotasks, their checkpoints, and whatever they queue —
+    /// without ever sleeping, then returns. For hosts that drive the loop themselves and for
+    /// deterministic tests. Performs termination if it was requested.
+    ///
+    /// # Errors
+    /// [`RunError::Terminated`] if the loop has already terminated.
+    pub fn run_until_idle(&mut self) -> Result<(), RunError> {
+        self.enter()?;
+        loop {
+            if self.shared.state.load() == LoopState::Terminating {
+                self.finish();
+                return Ok(());
+            }
+            if self.tick() == 0 && !self.has_ready_work() {
+                // Leave the loop idle in Sleeping (not parked): producers that see it unpark
+                // this thread, which only leaves a token for a later park.
+                return match self
+                    .shared
+                    .state
+                    .transition(LoopState::Running, LoopState::Sleeping)
+                {
+                    Transition::Done => Ok(()),
+                    Transition::Lost {
+                        actual: LoopState::Terminating,
+                    } => {
+                        self.finish();
+                        Ok(())
+                    }
+                    other => unreachable!("idle loop in unexpected state: {other:?}"),
+                };
+            }
+        }
+    }
+
+    /// Moves the loop to Running for a run. A loop that was asked to terminate before it ran
+    /// stays Terminating (its accepted work is then drained by `finish`).
+    fn enter(&mut self) -> Result<(), RunError> {
+        self.shared.parker.register_current();
+        for from in [LoopState::Awake, LoopState::Sleeping] {
+            match self.shared.state.transition(from, LoopState::Running) {
+                Transition::Done => break,
+                Transition::Lost {
+                    actual: LoopState::Terminated,
+                } => return Err(RunError::Terminated),
+                Transition::Lost {
+                    actual: LoopState::Terminating,
+                } => return Ok(()),
+                Transition::Lost { .. } | Transition::Forbidden => continue,
+            }
+        }
+        self.local.now.set(self.local.clock.now());
+        Ok(())
+    }
+
+    /// One tick: refresh the tick time, then up to `max_tasks_per_tick` macrotasks, each
+    /// followed by a full checkpoint; then a checkpoint for microtasks that arrived on their own.
+    /// Returns the number of callbacks run.
+    fn tick(&self) -> usize {
+        self.local.now.set(self.local.clock.now());
+        let cx = self.cx();
+        let mut ran = 0;
+        while ran < self.local.config.max_tasks_per_tick {
+            let Some(task) = self.next_task() else { break };
+            self.guarded(CallbackKind::Task, || task(&cx));
+            Counters::add(&self.shared.counters.tasks_run, 1);
+            ran += 1 + self.checkpoint(&cx);
+            if self.shared.state.load() == LoopState::Terminating {
+                return ran.max(1);
+            }
+        }
+        ran + self.checkpoint(&cx)
+    }
+
+    /// The next macrotask, alternating between the loop-local queue and the remote ring.
+    fn next_task(&self) -> Option<LocalTask> {
+        let local_first = !self.local.prefer_remote.get();
+        self.local.prefer_remote.set(local_first);
+        let local = || self.local.tasks.borrow_mut().pop_front();
+        let remote = || self.local.remote_tasks.borrow_mut().pop().map(to_local);
+        if local_first {
+            local().or_else(remote)
+        } else {
+            remote().or_else(local)
+        }
+    }
+
+    /// The microtask checkpoint: runs microtasks until both queues are empty (microtasks queued
+    /// by microtasks run here too). A remote microtask still being written (`Pending`) is left
+    /// for later: its producer wakes the loop after publishing it.
+    fn checkpoint(&self, cx: &Cx<'_>) -> usize {
+        let mut ran = 0;
+        loop {
+            let next = self.local.microtasks.borrow_mut().pop_front();
+            let next = next.or_else(|| {
+                self.local
+                    .remote_microtasks
+                    .borrow_mut()
+                    .pop()
+                    .map(to_local)
+            });
+            let Some(microtask) = next else { return ran };
+            self.guarded(CallbackKind::Microtask, || microtask(cx));
+            Counters::add(&self.shared.counters.microtasks_run, 1);
+            ran += 1;
+        }
+    }
+
+    /// Runs a callback, containing and reporting a panic.
+    fn guarded(&self, kind: CallbackKind, callback: impl FnOnce()) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
+            Counters::add(&self.shared.counters.panics, 1);
+            let report = PanicReport { kind, payload };
+            // The hook is taken out while it runs, so a hook that panics (contained below) or
+            // re-enters cannot hit a held borrow.
+            let hook = self.local.panic_hook.borrow_mut().take();
+            match hook {
+                Some(mut hook) => {
+                    let _ = catch_unwind(AssertUnwindSafe(|| hook(report)));
+                    *self.local.panic_hook.borrow_mut() = Some(hook);
+                }
+                None => std::eprintln!(
+                    "eventloop: a {kind:?} panicked: {}",
+                    report.message().unwrap_or("(non-string payload)")
+                ),
+            }
+        }
+    }
+
+    /// Whether a queue holds work that a pop would return now (proofs/wake.md, W2).
+    fn has_ready_work(&self) -> bool {
+        !self.local.tasks.borrow().is_empty()
+            || !self.local.microtasks.borrow().is_empty()
+            || self.local.remote_tasks.borrow().is_ready()
+            || self.local.remote_microtasks.borrow().is_ready()
+    }
+
+    /// The loop side of the wake protocol (W2). Returns when there may be work, or the loop is
+    /// terminating. `timeout` bounds the park (the next timer deadline, with timers).
+    fn sleep(&self, timeout: Option<Duration>) {
+        // Bounded spin: poll the queues for up to `spin_before_sleep` before paying for a park.
+        let spin = self.local.config.spin_before_sleep;
+        if !spin.is_zero() {
+            let start = self.local.clock.now();
+            let mut rounds = 0u32;
+            while self.local.clock.now().saturating_sub(start) < spin {
+                if self.has_ready_work() || self.shared.state.load() != LoopState::Running {
+                    return;
+                }
+                rounds += 1;
+                if rounds % 64 == 0 {
+                    hint::yield_now()
+                } else {
+                    hint::spin_loop()
+                }
+            }
+        }
+        // A new sleep: clear the wake token first, so that exactly one false → true swap (one
+        // unpark) can happen per sleep. A producer that saw an earlier Sleeping and swaps after
+        // this clear takes this sleep's unpark and leaves the flag set, so we do not park.
+        // SeqCst: one total order with producers' swaps (`Shared::unpark_once`).
+        self.shared.wake_pending.store(false, SeqCst);
+        // Publish Sleeping. SeqCst CAS (StateCell) then a SeqCst fence: the re-check below cannot
+        // be ordered before the publication (pairs with the producers' fence in
+        // `Shared::wake_after_publish`). A lost CAS means Terminating: return to finish.
+        if !self
+            .shared
+            .state
+            .transition(LoopState::Running, LoopState::Sleeping)
+            .is_done()
+        {
+            return;
+        }
+        Counters::add(&self.shared.counters.sleeps, 1);
+        fence(SeqCst);
+        if !self.has_ready_work() {
+            Counters::add(&self.shared.counters.parks, 1);
+            // Park until a producer or terminator has set `wake_pending` (and unparked us), or the
+            // timeout passes. The flag, not the parker's token, decides: a parker may return
+            // spuriously or lose a token (loom's does), and we re-check.
+            // SeqCst: pairs with the swap in `Shared::unpark_once`.
+            while !self.shared.wake_pending.load(SeqCst) {
+                self.shared.parker.park(timeout);
+                if timeout.is_some() {
+                    break;
+                }
+            }
+        }
+        match self
+            .shared
+            .state
+            .transition(LoopState::Sleeping, LoopState::Running)
+        {
+            Transition::Done
+            | Transition::Lost {
+                actual: LoopState::Terminating,
+            } => {}
+            other => unreachable!("sleeping loop in unexpected state: {other:?}"),
+        }
+        self.local.now.set(self.local.clock.now());
+    }
+
+    /// Termination, on the loop thread: drain (or, after `close`, discard) everything admitted,
+    /// then the single Terminating → Terminated transition, then wake `wait_terminated` callers.
+    fn finish(&self) {
+        let cx = self.cx();
+        loop {
+            // SeqCst: pairs with the store in `Shared::terminate` (read after Terminating).
+            if self.shared.discard.load(SeqCst) {
+                self.discard_all();
+                break;
+            }
+            if let Some(task) = self.next_task() {
+                self.guarded(CallbackKind::Task, || task(&cx));
+                Counters::add(&self.shared.counters.tasks_run, 1);
+                self.checkpoint(&cx);
+                continue;
+            }
+            if self.checkpoint(&cx) > 0 {
+                continue;
+            }
+            // Nothing ready. Done only once both rings report Closed (every admitted push has
+            // been popped); `Pending` means a producer is between its claim and its publish.
+            let tasks = self.local.remote_tasks.borrow_mut().try_pop();
+            let micro = self.local.remote_microtasks.borrow_mut().try_pop();
+            match (tasks, micro) {
+                (Err(PopError::Closed), Err(PopError::Closed))
+                    if self.local.tasks.borrow().is_empty() =>
+                {
+                    break;
+                }
+                (Ok(task), _) => self.local.tasks.borrow_mut().push_front(to_local(task)),
+                (_, Ok(micro)) => self
+                    .local
+                    .microtasks
+                    .borrow_mut()
+                    .push_front(to_local(micro)),
+                _ => hint::yield_now(),
+            }
+        }
+        match self
+            .shared
+            .state
+            .transition(LoopState::Terminating, LoopState::Terminated)
+        {
+            Transition::Done => {}
+            other => unreachable!("termination cleanup ran twice or from a wrong state: {other:?}"),
+        }
+        self.shared.mark_finished();
+    }
+
+    /// `close`: drop everything admitted and not yet run, counting it.
+    fn discard_all(&self) {
+        let mut dropped = 0;
+        loop {
+            let tasks: VecDeque<LocalTask> = core::mem::take(&mut *self.local.tasks.borrow_mut());
+            let micro: VecDeque<LocalTask> =
+                core::mem::take(&mut *self.local.microtasks.borrow_mut());
+            dropped += tasks.len() + micro.len();
+            drop((tasks, micro));
+            let mut done = true;
+            for ring in [&self.local.remote_tasks, &self.local.remote_microtasks] {
+                loop {
+                    let popped = ring.borrow_mut().try_pop();
+                    match popped {
+                        Ok(task) => {
+                            drop(task);
+                            dropped += 1;
+                        }
+                        Err(PopError::Closed) => break,
+                        Err(PopError::Empty | PopError::Pending) => {
+                            done = false;
+                            break;
+                        }
+                    }
+                }
+            }
+            // Dropping a task can run arbitrary `Drop` code that queues more local work.
+            if done
+                && self.local.tasks.borrow().is_empty()
+                && self.local.microtasks.borrow().is_empty()
+            {
+                break;
+            }
+            if !done {
+                hint::yield_now();
+            }
+        }
+        Counters::add(&self.shared.counters.discarded, dropped);
+    }
+}
+
+/// A remote task is a local task that happened to be `Send`.
+fn to_local(task: SendTask) -> LocalTask {
+    task
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        // A loop dropped without terminating: close admission and count what is dropped unrun.
+        if !matches!(self.shared.state.load(), LoopState::Terminated) {
+            self.shared.terminate(true);
+            self.finish();
+        }
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("state", &self.state())
+            .field("now", &self.local.now.get())
+            .finish()
+    }
+}
+
+#[cfg(not(loom))]
+mod assertions {
+    use super::{EventLoop, Handle};
+    static_assertions::assert_impl_all!(Handle: Send, Sync, Clone);
+    static_assertions::assert_not_impl_any!(EventLoop: Send, Sync);
+}
+
+#[cfg(all(test, not(loom), not(feature = "shuttle")))]
+mod tests;

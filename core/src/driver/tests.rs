@@ -1,0 +1,284 @@
+//! Driver unit tests on one thread (plus a producer thread where the point is a remote submit).
+//! Interleavings are checked in `models/tests/driver.rs`; JS tick order in `tests/conformance/`.
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a real producer thread is the point of the wake-up test"
+)]
+
+use super::*;
+use crate::clock::ManualClock;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use std::sync::Mutex as StdMutex;
+
+/// A shared log of events, for ordering assertions.
+#[derive(Clone, Default)]
+struct Log(Rc<RefCell<Vec<String>>>);
+
+impl Log {
+    fn push(&self, event: &str) {
+        self.0.borrow_mut().push(event.to_string());
+    }
+    fn take(&self) -> Vec<String> {
+        core::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
+fn quiet_loop() -> EventLoop {
+    EventLoop::builder()
+        .clock(ManualClock::new())
+        .config(Config {
+            spin_before_sleep: Duration::ZERO,
+            ..Config::default()
+        })
+        .build()
+}
+
+#[test]
+fn macrotask_then_full_checkpoint_then_next_macrotask() {
+    let mut el = quiet_loop();
+    let log = Log::default();
+    for name in ["A", "B"] {
+        let log = log.clone();
+        el.submit(move |cx| {
+            log.push(name);
+            let inner = log.clone();
+            cx.queue_microtask(move |cx| {
+                inner.push(&alloc::format!("{name}.m1"));
+                let nested = inner.clone();
+                cx.queue_microtask(move |_| nested.push(&alloc::format!("{name}.m2")))
+                    .unwrap();
+            })
+            .unwrap();
+        })
+        .unwrap();
+    }
+    el.run_until_idle().unwrap();
+    assert_eq!(log.take(), ["A", "A.m1", "A.m2", "B", "B.m1", "B.m2"]);
+}
+
+#[test]
+fn microtasks_queued_before_run_run_before_the_first_macrotask_checkpoint_ends() {
+    let mut el = quiet_loop();
+    let log = Log::default();
+    let l = log.clone();
+    el.submit(move |_| l.push("task")).unwrap();
+    let l = log.clone();
+    el.queue_microtask(move |_| l.push("micro")).unwrap();
+    el.run_until_idle().unwrap();
+    // The task runs first (one macrotask), then the checkpoint with the microtask.
+    assert_eq!(log.take(), ["task", "micro"]);
+}
+
+#[test]
+fn remote_and_local_tasks_keep_per_source_fifo() {
+    let mut el = quiet_loop();
+    let handle = el.handle();
+    let seen = std::sync::Arc::new(StdMutex::new(Vec::new()));
+    for i in 0..5 {
+        let seen1 = seen.clone();
+        handle
+            .submit(move |_| seen1.lock().unwrap().push(("remote", i)))
+            .unwrap();
+        let seen2 = seen.clone();
+        el.submit(move |_| seen2.lock().unwrap().push(("local", i)))
+            .unwrap();
+    }
+    el.run_until_idle().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    for source in ["remote", "local"] {
+        let order: Vec<i32> = seen
+            .iter()
+            .filter(|(s, _)| *s == source)
+            .map(|&(_, i)| i)
+            .collect();
+        assert_eq!(order, [0, 1, 2, 3, 4], "{source}");
+    }
+    assert_eq!(el.stats().tasks_run, 10);
+}
+
+#[test]
+fn a_panicking_task_is_reported_and_the_loop_goes_on() {
+    let reports = Rc::new(RefCell::new(Vec::new()));
+    let r = reports.clone();
+    let mut el = EventLoop::builder()
+        .clock(ManualClock::new())
+        .panic_hook(move |report| {
+            r.borrow_mut()
+                .push((report.kind, report.message().map(String::from)))
+        })
+        .build();
+    let log = Log::default();
+    el.submit(|_| panic!("task boom")).unwrap();
+    el.submit(|cx| {
+        cx.queue_microtask(|_| panic!("micro boom")).unwrap();
+    })
+    .unwrap();
+    let l = log.clone();
+    el.submit(move |_| l.push("after")).unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(log.take(), ["after"]);
+    assert_eq!(
+        *reports.borrow(),
+        [
+            (CallbackKind::Task, Some("task boom".to_string())),
+            (CallbackKind::Microtask, Some("micro boom".to_string()))
+        ]
+    );
+    assert_eq!(el.stats().panics, 2);
+}
+
+#[test]
+fn shutdown_drains_accepted_work_including_microtasks_queued_during_the_drain() {
+    let mut el = quiet_loop();
+    let handle = el.handle();
+    let log = Log::default();
+    let l = log.clone();
+    el.submit(move |cx| {
+        l.push("first");
+        assert!(cx.shutdown(), "first shutdown wins");
+        assert!(!cx.shutdown(), "idempotent");
+        // Admission is closed at once...
+        assert!(cx.submit(|_| unreachable!("refused task ran")).is_err());
+        // ...but microtasks queued by drained work still run.
+        let l2 = l.clone();
+        cx.queue_microtask(move |_| l2.push("micro during drain"))
+            .unwrap();
+    })
+    .unwrap();
+    let l = log.clone();
+    el.submit(move |_| l.push("second, accepted before shutdown"))
+        .unwrap();
+    el.run().unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "first",
+            "micro during drain",
+            "second, accepted before shutdown"
+        ]
+    );
+    assert_eq!(el.state(), LoopState::Terminated);
+    assert!(handle.submit(|_| ()).is_err());
+    assert_eq!(el.run(), Err(RunError::Terminated));
+    assert!(handle.wait_terminated(Some(Duration::ZERO)));
+}
+
+#[test]
+fn shutdown_before_run_still_runs_work_accepted_before_it() {
+    let mut el = quiet_loop();
+    let log = Log::default();
+    let l = log.clone();
+    el.submit(move |_| l.push("accepted before shutdown"))
+        .unwrap();
+    assert!(el.handle().shutdown());
+    assert_eq!(el.state(), LoopState::Terminating);
+    el.run().unwrap();
+    assert_eq!(log.take(), ["accepted before shutdown"]);
+    assert_eq!(el.state(), LoopState::Terminated);
+}
+
+#[test]
+fn close_discards_and_counts_every_accepted_task() {
+    let mut el = quiet_loop();
+    let handle = el.handle();
+    for _ in 0..3 {
+        handle
+            .submit(|_| unreachable!("discarded task ran"))
+            .unwrap();
+        el.submit(|_| unreachable!("discarded task ran")).unwrap();
+    }
+    handle
+        .queue_microtask(|_| unreachable!("discarded microtask ran"))
+        .unwrap();
+    assert!(handle.close());
+    assert!(!handle.shutdown(), "termination already won by close");
+    let back = handle.submit(|_| ()).unwrap_err();
+    drop(back.into_inner());
+    el.run().unwrap();
+    assert_eq!(el.stats().discarded, 7);
+    assert_eq!(el.stats().tasks_run, 0);
+}
+
+#[test]
+fn close_during_a_graceful_drain_discards_the_rest() {
+    let mut el = quiet_loop();
+    el.submit(|cx| {
+        cx.shutdown();
+        cx.close();
+    })
+    .unwrap();
+    el.submit(|_| unreachable!("discarded by the close during the drain"))
+        .unwrap();
+    el.run().unwrap();
+    assert_eq!((el.stats().tasks_run, el.stats().discarded), (1, 1));
+}
+
+#[test]
+fn dropping_an_unrun_loop_counts_its_work_as_discarded() {
+    let el = quiet_loop();
+    let handle = el.handle();
+    handle.submit(|_| unreachable!()).unwrap();
+    drop(el);
+    assert_eq!(handle.state(), LoopState::Terminated);
+    assert_eq!(handle.stats().discarded, 1);
+    assert!(handle.submit(|_| ()).is_err());
+}
+
+#[test]
+fn remote_submit_wakes_a_sleeping_loop() {
+    let mut el = quiet_loop();
+    let handle = el.handle();
+    let producer = std::thread::spawn(move || {
+        // Wait until the loop sleeps, then submit: the unpark must reach it.
+        while handle.state() != LoopState::Sleeping {
+            std::thread::yield_now();
+        }
+        handle
+            .submit(|cx| {
+                cx.shutdown();
+            })
+            .unwrap();
+        handle
+    });
+    el.run().unwrap();
+    let handle = producer.join().unwrap();
+    let stats = handle.stats();
+    assert_eq!(stats.tasks_run, 1);
+    assert!(stats.unparks <= stats.sleeps, "{stats:?}");
+}
+
+#[test]
+fn tick_time_is_refreshed_each_tick() {
+    let clock = ManualClock::new();
+    let mut el = EventLoop::builder().clock(clock.clone()).build();
+    let times = Rc::new(RefCell::new(Vec::new()));
+    let t = times.clone();
+    el.submit(move |cx| t.borrow_mut().push(cx.now())).unwrap();
+    el.run_until_idle().unwrap();
+    clock.advance(Duration::from_millis(7));
+    let t = times.clone();
+    el.submit(move |cx| t.borrow_mut().push(cx.now())).unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(*times.borrow(), [Duration::ZERO, Duration::from_millis(7)]);
+}
+
+#[test]
+fn fairness_bound_limits_tasks_per_tick() {
+    let el = EventLoop::builder()
+        .clock(ManualClock::new())
+        .config(Config {
+            max_tasks_per_tick: 2,
+            spin_before_sleep: Duration::ZERO,
+            ..Config::default()
+        })
+        .build();
+    for _ in 0..5 {
+        el.submit(|_| ()).unwrap();
+    }
+    assert_eq!(el.tick(), 2);
+    assert_eq!(el.tick(), 2);
+    assert_eq!(el.tick(), 1);
+    assert_eq!(el.tick(), 0);
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make fuzz`: a short run of every cargo-fuzz target in fuzz/fuzz_targets/.
+# Uses nightly with AddressSanitizer when the nightly toolchain is present, otherwise stable
+# with `-s none` (libFuzzer coverage, no sanitizer). New corpus entries go to a scratch directory,
+# so the committed corpus (fuzz/corpus/<target>, replayed by `cargo test`) stays as reviewed.
+# Fails if any run exits non-zero or leaves a crash/timeout/leak artifact.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-30}
+
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz || cargo install cargo-fuzz
+if rustup toolchain list | grep -q '^nightly'; then
+    run=(cargo +nightly fuzz run)
+    mode="nightly, AddressSanitizer"
+else
+    run=(cargo fuzz run -s none)
+    mode="stable, -s none"
+fi
+
+status=0
+for target_file in fuzz/fuzz_targets/*.rs; do
+    target=$(basename "$target_file" .rs)
+    scratch=$(mktemp -d)
+    artifacts=fuzz/artifacts/$target
+    before=$(ls "$artifacts" 2>/dev/null | wc -l)
+    echo "--- fuzz $target for ${seconds}s ($mode)"
+    if ! (cd fuzz && "${run[@]}" "$target" "$scratch" "corpus/$target" -- \
+            -max_total_time="$seconds" -print_final_stats=1 2>&1 | tail -n 25); then
+        echo "fuzz: $target FAILED (non-zero exit)"
+        status=1
+    fi
+    after=$(ls "$artifacts" 2>/dev/null | wc -l)
+    if [ "$after" -ne "$before" ]; then
+        echo "fuzz: $target left new artifacts in fuzz/$artifacts:"; ls -la "$artifacts"
+        status=1
+    fi
+    rm -rf "$scratch"
+done
+exit $status
