@@ -48,6 +48,7 @@ miri:
 	@rustup component list --toolchain nightly --installed | grep -q '^miri' || rustup component add miri rust-src --toolchain nightly
 	$(CARGO) +nightly miri setup
 	$(CARGO) +nightly miri test -p eventloop-core
+	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-core --lib ring::
 	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-models
 
 ## fuzz: a short run of every fuzz target (nightly with ASan, or stable with -s none).
@@ -80,6 +81,8 @@ verify: clean-verify
 
 ## lint: formatting, clippy (all targets, every backend), the no_std build, the facade rule.
 lint:
+	@rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+	@rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p eventloop-core -p eventloop-models --all-targets --features eventloop-models/shuttle -- -D warnings

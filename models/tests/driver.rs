@@ -92,8 +92,8 @@ fn driver_a_submit_races_sleep() {
     );
 }
 
-/// (b) S2 conservation across shutdown: a submit races a shutdown from another thread.
-/// Accepted ⇒ runs exactly once; rejected ⇒ handed back unrun.
+/// (b) S2 conservation across shutdown: submits (alternating macrotasks and microtasks) race a
+/// shutdown from another thread. Accepted ⇒ runs exactly once; rejected ⇒ handed back unrun.
 #[test]
 fn driver_b_submit_races_shutdown() {
     check(
@@ -108,12 +108,18 @@ fn driver_b_submit_races_shutdown() {
                 let ledgers = ledgers.clone();
                 thread::spawn(move || {
                     let mut accepted = 0;
-                    for l in ledgers {
+                    for (i, l) in ledgers.into_iter().enumerate() {
                         let witness = Witness(l.clone());
                         let task = move |_: &eventloop_core::Cx<'_>| {
                             witness.0.ran.fetch_add(1, SeqCst);
                         };
-                        match handle.submit(task) {
+                        // Alternate macrotasks and microtasks: the final drain must keep both.
+                        let admitted = if i % 2 == 0 {
+                            handle.submit(task)
+                        } else {
+                            handle.queue_microtask(task)
+                        };
+                        match admitted {
                             Ok(()) => accepted += 1,
                             Err(back) => {
                                 assert_eq!(l.ran.load(SeqCst), 0, "a refused task ran");

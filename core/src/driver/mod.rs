@@ -590,19 +590,31 @@ impl EventLoop {
             // been popped); `Pending` means a producer is between its claim and its publish.
             let tasks = self.local.remote_tasks.borrow_mut().try_pop();
             let micro = self.local.remote_microtasks.borrow_mut().try_pop();
-            match (tasks, micro) {
+            let closed = matches!(
+                (&tasks, &micro),
                 (Err(PopError::Closed), Err(PopError::Closed))
-                    if self.local.tasks.borrow().is_empty() =>
-                {
-                    break;
-                }
-                (Ok(task), _) => self.local.tasks.borrow_mut().push_front(to_local(task)),
-                (_, Ok(micro)) => self
-                    .local
+            );
+            let mut progressed = false;
+            if let Ok(task) = tasks {
+                // The oldest remote task: it goes first.
+                self.local.tasks.borrow_mut().push_front(to_local(task));
+                progressed = true;
+            }
+            if let Ok(micro) = micro {
+                self.local
                     .microtasks
                     .borrow_mut()
-                    .push_front(to_local(micro)),
-                _ => hint::yield_now(),
+                    .push_front(to_local(micro));
+                progressed = true;
+            }
+            if closed
+                && self.local.tasks.borrow().is_empty()
+                && self.local.microtasks.borrow().is_empty()
+            {
+                break;
+            }
+            if !progressed {
+                hint::yield_now();
             }
         }
         match self
