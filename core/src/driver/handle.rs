@@ -268,8 +268,13 @@ impl Handle {
     }
 
     /// Blocks until the loop has terminated, or `timeout` passed. Returns whether it terminated.
-    /// Must not be called on the loop thread while it runs (it would wait for itself).
+    ///
+    /// On the loop's own thread it never blocks (the loop cannot terminate while this thread
+    /// waits for it): it returns at once whether the loop has terminated.
     pub fn wait_terminated(&self, timeout: Option<Duration>) -> bool {
+        if self.shared.parker.is_current() {
+            return *self.shared.finished.lock();
+        }
         let mut finished = self.shared.finished.lock();
         match timeout {
             None => {
@@ -279,13 +284,9 @@ impl Handle {
                 true
             }
             Some(timeout) => {
-                #[cfg(feature = "std")]
                 let deadline = std::time::Instant::now() + timeout;
                 while !*finished {
-                    #[cfg(feature = "std")]
                     let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    #[cfg(not(feature = "std"))]
-                    let left = timeout;
                     if left.is_zero() {
                         break;
                     }

@@ -282,3 +282,19 @@ fn fairness_bound_limits_tasks_per_tick() {
     assert_eq!(el.tick(), 1);
     assert_eq!(el.tick(), 0);
 }
+
+#[test]
+fn waiting_for_termination_from_a_callback_does_not_deadlock() {
+    let mut el = quiet_loop();
+    let seen = Rc::new(Cell::new(None));
+    let s = seen.clone();
+    el.submit(move |cx| {
+        cx.shutdown();
+        // On the loop thread: returns at once (the loop cannot finish while we wait).
+        s.set(Some(cx.handle().wait_terminated(None)));
+    })
+    .unwrap();
+    el.run().unwrap();
+    assert_eq!(seen.get(), Some(false));
+    assert!(el.handle().wait_terminated(None));
+}

@@ -105,4 +105,9 @@ impl Parker {
         *self.notified.lock() = true;
         self.wakeup.notify_all();
     }
+
+    /// Models never call `wait_terminated` from the loop thread.
+    pub(crate) fn is_current(&self) -> bool {
+        false
+    }
 }

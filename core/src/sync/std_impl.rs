@@ -185,6 +185,13 @@ impl Parker {
             thread.unpark();
         }
     }
+
+    /// Whether the calling thread is the registered sleeping thread.
+    pub(crate) fn is_current(&self) -> bool {
+        self.thread
+            .get()
+            .is_some_and(|t| t.id() == std::thread::current().id())
+    }
 }
 
 /// `std::sync::Condvar` over the facade's `Mutex`, ignoring poisoning like the mutex does.
