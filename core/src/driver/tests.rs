@@ -1,9 +1,5 @@
 //! Driver unit tests on one thread (plus a producer thread where the point is a remote submit).
 //! Interleavings are checked in `models/tests/driver.rs`; JS tick order in `tests/conformance/`.
-#![allow(
-    clippy::disallowed_methods,
-    reason = "a real producer thread is the point of the wake-up test"
-)]
 
 use super::*;
 use crate::clock::ManualClock;

@@ -4,7 +4,7 @@
 //!
 //! Every atomic, every `UnsafeCell`, every lock, every `Arc` and every spin/yield hint in this
 //! crate comes from this module. Nothing else imports `core::sync::atomic`, `std::sync` or
-//! `core::cell::UnsafeCell` (enforced by `disallowed-types` in `core/clippy.toml`), so the same
+//! `core::cell::UnsafeCell` (enforced by `scripts/check_facade.sh` in `make lint`), so the same
 //! source compiles three ways:
 //!
 //! | build | selected by | primitives |

@@ -1,5 +1,4 @@
 //! Production primitives: `core`/`alloc`, and `std` when the feature is on.
-#![allow(clippy::disallowed_types, clippy::disallowed_methods)] // this file is the switch point
 
 pub(crate) mod atomic {
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
