@@ -29,6 +29,8 @@ help:
 test:
 	$(CARGO) test --workspace
 	$(CARGO) test -p eventloop-core --no-default-features --features alloc --lib
+	@if command -v node >/dev/null; then tests/conformance/record.sh --check; \
+	 else echo "node not found: the JS recordings of tests/conformance were not re-checked"; fi
 
 ## loom: every loom model; each prints its bound and the number of interleavings it explored.
 loom:

@@ -8,7 +8,11 @@
 //!   submit more tasks, and reach the handle. Local queues are `RefCell`s that are never
 //!   borrowed across a callback.
 //! - **Tick order** (the JS one): take one macrotask, run it, run a full microtask checkpoint
-//!   (microtasks queued by microtasks run in the same checkpoint), then the next macrotask. At
+//!   (microtasks queued by microtasks run in the same checkpoint), then the next macrotask. The
+//!   microtask queue is also drained after a macrotask is taken and before it runs, so a
+//!   microtask queued outside any callback (before `run`, or from another thread) never runs
+//!   after a macrotask that was queued after it: taking a remote task synchronizes with
+//!   everything its producer published before it, that producer's microtasks included. At
 //!   most [`Config::max_tasks_per_tick`] macrotasks run per tick; then the loop refreshes its
 //!   tick time and starts a new tick (where, with timers, due timers go first: nothing waits
 //!   behind an unbounded queue). Loop-local and remote macrotasks alternate, each FIFO.
@@ -429,14 +433,21 @@ impl EventLoop {
         let mut ran = 0;
         while ran < self.local.config.max_tasks_per_tick {
             let Some(task) = self.next_task() else { break };
-            self.guarded(CallbackKind::Task, || task(&cx));
-            Counters::add(&self.shared.counters.tasks_run, 1);
-            ran += 1 + self.checkpoint(&cx);
+            ran += self.run_task(&cx, task);
             if self.shared.state.load() == LoopState::Terminating {
                 return ran.max(1);
             }
         }
         ran + self.checkpoint(&cx)
+    }
+
+    /// Runs one macrotask that was just taken: first the microtasks that were queued before it
+    /// (outside any callback), then the task, then a full checkpoint. Returns callbacks run.
+    fn run_task(&self, cx: &Cx<'_>, task: LocalTask) -> usize {
+        let before = self.checkpoint(cx);
+        self.guarded(CallbackKind::Task, || task(cx));
+        Counters::add(&self.shared.counters.tasks_run, 1);
+        before + 1 + self.checkpoint(cx)
     }
 
     /// The next macrotask, alternating between the loop-local queue and the remote ring.
@@ -578,9 +589,7 @@ impl EventLoop {
                 break;
             }
             if let Some(task) = self.next_task() {
-                self.guarded(CallbackKind::Task, || task(&cx));
-                Counters::add(&self.shared.counters.tasks_run, 1);
-                self.checkpoint(&cx);
+                self.run_task(&cx, task);
                 continue;
             }
             if self.checkpoint(&cx) > 0 {

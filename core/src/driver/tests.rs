@@ -54,17 +54,39 @@ fn macrotask_then_full_checkpoint_then_next_macrotask() {
     assert_eq!(log.take(), ["A", "A.m1", "A.m2", "B", "B.m1", "B.m2"]);
 }
 
+/// Like a JS script that queues a microtask and a macrotask: the microtask runs first.
 #[test]
-fn microtasks_queued_before_run_run_before_the_first_macrotask_checkpoint_ends() {
+fn microtasks_queued_before_run_run_before_the_first_macrotask() {
     let mut el = quiet_loop();
     let log = Log::default();
     let l = log.clone();
-    el.submit(move |_| l.push("task")).unwrap();
-    let l = log.clone();
     el.queue_microtask(move |_| l.push("micro")).unwrap();
+    let l = log.clone();
+    el.submit(move |_| l.push("task")).unwrap();
     el.run_until_idle().unwrap();
-    // The task runs first (one macrotask), then the checkpoint with the microtask.
-    assert_eq!(log.take(), ["task", "micro"]);
+    assert_eq!(log.take(), ["micro", "task"]);
+}
+
+/// A remote producer's microtask, queued before its macrotask, runs before that macrotask
+/// (found by the conformance work: the task used to overtake it).
+#[test]
+fn a_remote_microtask_is_not_overtaken_by_a_later_remote_task() {
+    let mut el = quiet_loop();
+    let handle = el.handle();
+    let seen = std::sync::Arc::new(StdMutex::new(Vec::new()));
+    let (s1, s2) = (seen.clone(), seen.clone());
+    std::thread::spawn(move || {
+        handle
+            .queue_microtask(move |_| s1.lock().unwrap().push("micro"))
+            .unwrap();
+        handle
+            .submit(move |_| s2.lock().unwrap().push("task"))
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(*seen.lock().unwrap(), ["micro", "task"]);
 }
 
 #[test]

@@ -1,0 +1,671 @@
+//! Tick-order conformance: every JS scenario in `tests/conformance/scenarios/` written again
+//! against `eventloop_core`, and its log compared line by line with what Node.js printed
+//! (`NN_name.node.txt`), or with the HTML-rule override (`NN_name.expected.txt`) where Node
+//! departs from HTML. See `tests/conformance/README.md`.
+//!
+//! The mapping from JS:
+//!
+//! - the script itself is the first macrotask (`EventLoop::submit` before the run);
+//! - `setImmediate(f)` is `cx.submit(f)` (a macrotask, followed by a full checkpoint);
+//! - `queueMicrotask(f)`, and `then(f)` on an already-resolved promise, are
+//!   `cx.queue_microtask(f)` (one FIFO queue in JS);
+//! - `throw new Error(m)` is a panic with message `m`; the loop's panic hook logs `error:<m>`
+//!   like the scenarios' `uncaughtException` handler.
+//!
+//! Each scenario runs twice, with the default `max_tasks_per_tick` and with 1 (a new tick
+//! after every macrotask): tick boundaries must not change the order. Test `sNN_name` checks
+//! scenario `NN_name`; `every_scenario_has_a_rust_test` keeps the directory and the list equal.
+#![cfg(not(loom))]
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Once;
+use std::time::Duration;
+
+use eventloop_core::clock::ManualClock;
+use eventloop_core::driver::{Config, LocalTask};
+use eventloop_core::state::LoopState;
+use eventloop_core::{Cx, EventLoop};
+
+/// How a scenario's loop is driven.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// `run_until_idle`, then a graceful shutdown that must find nothing left to run.
+    Idle,
+    /// `run`, which returns once the scenario calls `cx.shutdown()` and the drain is done.
+    Shutdown,
+}
+
+/// One `#[test]` per scenario, named `s` + the scenario's file stem, running the script of the
+/// same name in `scripts`; and `SCENARIOS`, the list `every_scenario_has_a_rust_test` checks.
+macro_rules! scenarios {
+    ($($name:ident: $mode:ident),* $(,)?) => {
+        const SCENARIOS: &[&str] = &[$(stringify!($name)),*];
+        $(
+            #[test]
+            fn $name() {
+                check(stringify!($name), scripts::$name, Mode::$mode);
+            }
+        )*
+    };
+}
+
+scenarios! {
+    s01_script_microtasks_before_macrotasks: Idle,
+    s02_checkpoint_after_each_macrotask: Idle,
+    s03_nested_microtasks_fifo: Idle,
+    s04_deep_microtask_chain: Idle,
+    s05_macrotask_from_microtask: Idle,
+    s06_macrotask_from_macrotask: Idle,
+    s07_interleaved_macrotasks_and_microtasks: Idle,
+    s08_then_and_queue_microtask_share_one_queue: Idle,
+    s09_pending_promise_reactions_queue_on_resolve: Idle,
+    s10_promise_chains_interleave: Idle,
+    s11_then_returning_promise_costs_two_jobs: Idle,
+    s12_async_await_steps: Idle,
+    s13_exception_in_microtask: Idle,
+    s14_exceptions_in_nested_microtasks: Idle,
+    s15_exception_in_script: Idle,
+    s16_exception_in_macrotask: Idle,
+    s17_exceptions_in_consecutive_macrotasks: Idle,
+    s18_exception_in_last_macrotask: Idle,
+    s19_exit_drains_in_order: Shutdown,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JS vocabulary, on the loop thread.
+
+thread_local! {
+    /// The events of the scenario running on this thread (each test has its own thread).
+    static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Set while a scenario runs: its panics are JS exceptions, not test failures, so the std
+    /// panic hook stays quiet about them.
+    static IN_SCENARIO: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `console.log(event)`.
+fn log(event: impl Into<String>) {
+    LOG.with(|log| log.borrow_mut().push(event.into()));
+}
+
+/// `setImmediate(task)`: a macrotask.
+fn set_immediate<F>(cx: &Cx<'_>, task: F)
+where
+    F: for<'b> FnOnce(&Cx<'b>) + 'static,
+{
+    cx.submit(task)
+        .expect("a running loop accepts macrotasks (no shutdown yet)");
+}
+
+/// `queueMicrotask(microtask)`.
+fn queue_microtask<F>(cx: &Cx<'_>, microtask: F)
+where
+    F: for<'b> FnOnce(&Cx<'b>) + 'static,
+{
+    cx.queue_microtask(microtask)
+        .expect("a loop that has not terminated accepts microtasks");
+}
+
+/// `Promise.resolve().then(reaction)`, or `p.then(reaction)` on any fulfilled `p`: the reaction
+/// job is queued at once, in the microtask queue.
+fn then_resolved<F>(cx: &Cx<'_>, reaction: F)
+where
+    F: for<'b> FnOnce(&Cx<'b>) + 'static,
+{
+    queue_microtask(cx, reaction);
+}
+
+/// `Promise.resolve().then(() => log(l0)).then(() => log(l1))…`: each handler returns a
+/// non-thenable, which fulfils its derived promise and queues the next reaction then.
+fn then_chain(cx: &Cx<'_>, labels: &[&str]) {
+    fn step(cx: &Cx<'_>, mut labels: Vec<String>) {
+        if labels.is_empty() {
+            return;
+        }
+        let first = labels.remove(0);
+        then_resolved(cx, move |cx| {
+            log(first);
+            step(cx, labels);
+        });
+    }
+    step(cx, labels.iter().map(|l| l.to_string()).collect());
+}
+
+/// `throw new Error(message)`.
+fn throw(message: &str) -> ! {
+    std::panic::panic_any(message.to_string())
+}
+
+/// A pending promise (`new Promise(r => resolve = r)`): reactions registered before it is
+/// resolved are queued, in registration order, when it is resolved; later ones at once.
+#[derive(Clone)]
+struct Pending(Rc<RefCell<Option<Vec<LocalTask>>>>);
+
+impl Pending {
+    fn new() -> Self {
+        Self(Rc::new(RefCell::new(Some(Vec::new()))))
+    }
+
+    /// `p.then(reaction)`.
+    fn then<F>(&self, cx: &Cx<'_>, reaction: F)
+    where
+        F: for<'b> FnOnce(&Cx<'b>) + 'static,
+    {
+        let mut state = self.0.borrow_mut();
+        match state.as_mut() {
+            Some(reactions) => reactions.push(Box::new(reaction)),
+            None => then_resolved(cx, reaction),
+        }
+    }
+
+    /// `resolve()`.
+    fn resolve(&self, cx: &Cx<'_>) {
+        let reactions = self.0.borrow_mut().take().unwrap_or_default();
+        for reaction in reactions {
+            queue_microtask(cx, reaction);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenarios: each function is the scenario's JS script (the first macrotask).
+
+mod scripts {
+    use super::*;
+
+    pub fn s01_script_microtasks_before_macrotasks(cx: &Cx<'_>) {
+        log("script:start");
+        set_immediate(cx, |_| log("A"));
+        queue_microtask(cx, |_| log("m1"));
+        then_resolved(cx, |_| log("m2"));
+        set_immediate(cx, |_| log("B"));
+        queue_microtask(cx, |_| log("m3"));
+        log("script:end");
+    }
+
+    pub fn s02_checkpoint_after_each_macrotask(cx: &Cx<'_>) {
+        for name in ["A", "B", "C"] {
+            set_immediate(cx, move |cx| {
+                log(name);
+                queue_microtask(cx, move |_| log(format!("{name}.m1")));
+                queue_microtask(cx, move |_| log(format!("{name}.m2")));
+                log(format!("{name}:end"));
+            });
+        }
+    }
+
+    pub fn s03_nested_microtasks_fifo(cx: &Cx<'_>) {
+        set_immediate(cx, |_| log("A"));
+        queue_microtask(cx, |cx| {
+            log("m1");
+            queue_microtask(cx, |cx| {
+                log("m1.1");
+                queue_microtask(cx, |_| log("m1.1.1"));
+            });
+            queue_microtask(cx, |_| log("m1.2"));
+        });
+        queue_microtask(cx, |cx| {
+            log("m2");
+            queue_microtask(cx, |_| log("m2.1"));
+        });
+        queue_microtask(cx, |_| log("m3"));
+    }
+
+    pub fn s04_deep_microtask_chain(cx: &Cx<'_>) {
+        const DEPTH: u32 = 10_000;
+        fn step(cx: &Cx<'_>, depth: u32) {
+            if depth % 2500 == 0 {
+                log(format!("chain:{depth}"));
+            }
+            if depth == 5000 {
+                set_immediate(cx, |_| log("B"));
+            }
+            if depth < DEPTH {
+                queue_microtask(cx, move |cx| step(cx, depth + 1));
+            } else {
+                log("chain:end");
+            }
+        }
+        set_immediate(cx, |_| log("A"));
+        queue_microtask(cx, |cx| step(cx, 1));
+        log("script:end");
+    }
+
+    pub fn s05_macrotask_from_microtask(cx: &Cx<'_>) {
+        set_immediate(cx, |_| log("A"));
+        queue_microtask(cx, |cx| {
+            log("m1");
+            set_immediate(cx, |cx| {
+                log("C");
+                queue_microtask(cx, |_| log("C.m1"));
+            });
+            queue_microtask(cx, |_| log("m1.1"));
+        });
+        set_immediate(cx, |cx| {
+            log("B");
+            queue_microtask(cx, |cx| {
+                log("B.m1");
+                set_immediate(cx, |_| log("D"));
+            });
+        });
+    }
+
+    pub fn s06_macrotask_from_macrotask(cx: &Cx<'_>) {
+        set_immediate(cx, |cx| {
+            log("A");
+            set_immediate(cx, |cx| {
+                log("A.1");
+                set_immediate(cx, |_| log("A.1.1"));
+            });
+            queue_microtask(cx, |_| log("A.m1"));
+            set_immediate(cx, |_| log("A.2"));
+        });
+        set_immediate(cx, |cx| {
+            log("B");
+            set_immediate(cx, |_| log("B.1"));
+            queue_microtask(cx, |_| log("B.m1"));
+        });
+    }
+
+    pub fn s07_interleaved_macrotasks_and_microtasks(cx: &Cx<'_>) {
+        for name in ["A", "B", "C"] {
+            set_immediate(cx, move |cx| {
+                log(name);
+                queue_microtask(cx, move |cx| {
+                    log(format!("{name}.m1"));
+                    set_immediate(cx, move |cx| {
+                        log(format!("{name}.i"));
+                        queue_microtask(cx, move |_| log(format!("{name}.i.m")));
+                    });
+                    queue_microtask(cx, move |_| log(format!("{name}.m1.m")));
+                });
+                then_resolved(cx, move |_| log(format!("{name}.p")));
+                queue_microtask(cx, move |_| log(format!("{name}.m2")));
+            });
+        }
+        queue_microtask(cx, |_| log("script.m"));
+    }
+
+    pub fn s08_then_and_queue_microtask_share_one_queue(cx: &Cx<'_>) {
+        set_immediate(cx, |_| log("A"));
+        // `resolved` is fulfilled: each `resolved.then(f)` is `then_resolved(f)`.
+        then_resolved(cx, |_| log("p1"));
+        queue_microtask(cx, |_| log("q1"));
+        then_resolved(cx, |_| log("p2"));
+        queue_microtask(cx, |cx| {
+            log("q2");
+            then_resolved(cx, |_| log("q2.p"));
+            queue_microtask(cx, |_| log("q2.q"));
+        });
+        then_resolved(cx, |cx| {
+            log("p3");
+            queue_microtask(cx, |_| log("p3.q"));
+            then_resolved(cx, |_| log("p3.p"));
+        });
+    }
+
+    pub fn s09_pending_promise_reactions_queue_on_resolve(cx: &Cx<'_>) {
+        let pending = Pending::new();
+        pending.then(cx, |_| log("then1"));
+        queue_microtask(cx, |_| log("q1"));
+        pending.then(cx, |_| log("then2"));
+        set_immediate(cx, move |cx| {
+            log("A");
+            queue_microtask(cx, |_| log("A.q1"));
+            pending.resolve(cx);
+            queue_microtask(cx, |_| log("A.q2"));
+            pending.then(cx, |_| log("then3"));
+            log("A:end");
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s10_promise_chains_interleave(cx: &Cx<'_>) {
+        set_immediate(cx, |_| log("A"));
+        then_chain(cx, &["a1", "a2", "a3"]);
+        then_chain(cx, &["b1", "b2"]);
+        queue_microtask(cx, |_| log("q"));
+    }
+
+    pub fn s11_then_returning_promise_costs_two_jobs(cx: &Cx<'_>) {
+        set_immediate(cx, |_| log("A"));
+        then_resolved(cx, |cx| {
+            log("a1");
+            // The handler returned a promise (fulfilled with "x"): resolving the derived
+            // promise with it queues NewPromiseResolveThenableJob ...
+            queue_microtask(cx, |cx| {
+                // ... which calls `inner.then(resolveDerived)`; `inner` is fulfilled, so that
+                // reaction is queued at once ...
+                then_resolved(cx, |cx| {
+                    // ... and fulfils the derived promise with "x", queuing `.then(v => ..)`.
+                    let value = "x";
+                    then_resolved(cx, move |_| log(format!("a2:{value}")));
+                });
+            });
+        });
+        then_chain(cx, &["b1", "b2", "b3", "b4"]);
+    }
+
+    pub fn s12_async_await_steps(cx: &Cx<'_>) {
+        // `async function f(name)`: runs to its first `await` now; `await v` on a non-promise
+        // resumes the rest one microtask later, like a `then` on a fulfilled promise.
+        fn f(cx: &Cx<'_>, name: &str) {
+            log(format!("{name}1"));
+            then_chain(cx, &[&format!("{name}2"), &format!("{name}3")]);
+        }
+        f(cx, "f");
+        f(cx, "g");
+        queue_microtask(cx, |_| log("q"));
+        set_immediate(cx, |cx| {
+            log("A");
+            f(cx, "h");
+            queue_microtask(cx, |_| log("A.q"));
+            log("A:end");
+        });
+        log("script:end");
+    }
+
+    pub fn s13_exception_in_microtask(cx: &Cx<'_>) {
+        set_immediate(cx, |cx| {
+            log("A");
+            queue_microtask(cx, |_| log("A.m1"));
+            queue_microtask(cx, |cx| {
+                log("A.m2");
+                queue_microtask(cx, |_| log("A.m2.m"));
+                set_immediate(cx, |_| log("C"));
+                throw("A.m2");
+            });
+            queue_microtask(cx, |_| log("A.m3"));
+            then_resolved(cx, |_| log("A.p4"));
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s14_exceptions_in_nested_microtasks(cx: &Cx<'_>) {
+        queue_microtask(cx, |cx| {
+            log("m1");
+            queue_microtask(cx, |_| {
+                log("m1.1");
+                throw("m1.1");
+            });
+            throw("m1");
+        });
+        queue_microtask(cx, |_| {
+            log("m2");
+            throw("m2");
+        });
+        queue_microtask(cx, |_| log("m3"));
+        set_immediate(cx, |cx| {
+            log("A");
+            queue_microtask(cx, |_| {
+                log("A.m1");
+                throw("A.m1");
+            });
+            queue_microtask(cx, |_| log("A.m2"));
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s15_exception_in_script(cx: &Cx<'_>) {
+        log("script");
+        queue_microtask(cx, |_| {
+            log("s.m1");
+            throw("s.m1");
+        });
+        queue_microtask(cx, |_| log("s.m2"));
+        set_immediate(cx, |cx| {
+            log("A");
+            queue_microtask(cx, |_| log("A.m1"));
+        });
+        throw("script");
+    }
+
+    pub fn s16_exception_in_macrotask(cx: &Cx<'_>) {
+        set_immediate(cx, |cx| {
+            log("A");
+            queue_microtask(cx, |_| log("A.m1"));
+            then_resolved(cx, |_| log("A.p2"));
+            throw("A");
+        });
+        set_immediate(cx, |cx| {
+            log("B");
+            queue_microtask(cx, |_| log("B.m1"));
+        });
+        set_immediate(cx, |_| log("C"));
+    }
+
+    pub fn s17_exceptions_in_consecutive_macrotasks(cx: &Cx<'_>) {
+        for name in ["A", "B", "C"] {
+            set_immediate(cx, move |cx| {
+                log(name);
+                queue_microtask(cx, move |_| log(format!("{name}.m1")));
+                if name != "C" {
+                    throw(name);
+                }
+            });
+        }
+        set_immediate(cx, |_| log("D"));
+    }
+
+    pub fn s18_exception_in_last_macrotask(cx: &Cx<'_>) {
+        set_immediate(cx, |cx| {
+            log("A");
+            queue_microtask(cx, |cx| {
+                log("A.m1");
+                queue_microtask(cx, |_| log("A.m1.m"));
+                set_immediate(cx, |_| log("B"));
+            });
+            throw("A");
+        });
+    }
+
+    pub fn s19_exit_drains_in_order(cx: &Cx<'_>) {
+        queue_microtask(cx, |_| log("script.m"));
+        set_immediate(cx, |cx| {
+            log("A");
+            // Not in the JS: the Rust loop runs with `run()`, which returns only after a
+            // shutdown. Admission closes here; B (already admitted) and every microtask,
+            // including those queued during the drain, must still run in JS order.
+            assert!(cx.shutdown(), "the first shutdown wins");
+            queue_microtask(cx, |cx| {
+                log("A.m1");
+                queue_microtask(cx, |_| log("A.m1.m"));
+            });
+        });
+        set_immediate(cx, |cx| {
+            log("B");
+            queue_microtask(cx, |_| log("B.m1"));
+            throw("B");
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running and checking.
+
+fn scenario_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/scenarios")
+}
+
+/// The file stem of the scenario checked by the test named `name` (`sNN_x` checks `NN_x`).
+fn stem(name: &str) -> &str {
+    name.strip_prefix('s')
+        .expect("scenario tests are named s<file stem>")
+}
+
+/// The expected log of a scenario: its `.expected.txt` (HTML override) without the `#` header
+/// lines if there is one, else what Node printed.
+fn expected(stem: &str) -> (PathBuf, Vec<String>) {
+    let dir = scenario_dir();
+    let html = dir.join(format!("{stem}.expected.txt"));
+    let node = dir.join(format!("{stem}.node.txt"));
+    let path = if html.exists() { html } else { node };
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run tests/conformance/record.sh)", path.display()));
+    let lines = text
+        .lines()
+        .skip_while(|line| line.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    (path, lines)
+}
+
+/// Installs (once per process) a std panic hook that stays silent for panics raised inside a
+/// scenario (they are the scenarios' JS exceptions, reported through the loop's hook) and
+/// prints every other panic (assertion failures) as usual.
+fn quiet_scenario_panics() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_SCENARIO.with(Cell::get) {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Clears `IN_SCENARIO` when the run ends, however it ends.
+struct InScenario;
+
+impl InScenario {
+    fn enter() -> Self {
+        IN_SCENARIO.with(|flag| flag.set(true));
+        Self
+    }
+}
+
+impl Drop for InScenario {
+    fn drop(&mut self) {
+        IN_SCENARIO.with(|flag| flag.set(false));
+    }
+}
+
+/// Runs `script` as the first macrotask of a fresh single-threaded loop and returns the log.
+fn run(script: fn(&Cx<'_>), mode: Mode, max_tasks_per_tick: usize) -> Vec<String> {
+    quiet_scenario_panics();
+    LOG.with(|log| log.borrow_mut().clear());
+    let mut el = EventLoop::builder()
+        .clock(ManualClock::new())
+        .config(Config {
+            spin_before_sleep: Duration::ZERO,
+            max_tasks_per_tick,
+            ..Config::default()
+        })
+        .panic_hook(|report| {
+            log(format!(
+                "error:{}",
+                report.message().unwrap_or("(non-string panic payload)")
+            ));
+        })
+        .build();
+    el.submit(script).expect("a new loop accepts work");
+    {
+        let _running = InScenario::enter();
+        match mode {
+            Mode::Idle => {
+                el.run_until_idle().expect("the loop has not terminated");
+                // Idle means nothing is left: a graceful shutdown now must run nothing more.
+                let before = el.stats();
+                assert!(el.handle().shutdown(), "the scenario did not shut down");
+                el.run().expect("the loop terminates once");
+                let after = el.stats();
+                assert_eq!(
+                    (after.tasks_run, after.microtasks_run),
+                    (before.tasks_run, before.microtasks_run),
+                    "work was left after run_until_idle returned"
+                );
+            }
+            Mode::Shutdown => el.run().expect("the loop terminates once"),
+        }
+    }
+    assert_eq!(el.state(), LoopState::Terminated);
+    LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
+}
+
+fn check(name: &str, script: fn(&Cx<'_>), mode: Mode) {
+    let stem = stem(name);
+    let (path, want) = expected(stem);
+    for max_tasks_per_tick in [Config::default().max_tasks_per_tick, 1] {
+        let got = run(script, mode, max_tasks_per_tick);
+        assert_eq!(
+            got,
+            want,
+            "scenario {stem}: the loop's order (left) differs from {} (right), \
+             with max_tasks_per_tick = {max_tasks_per_tick}",
+            path.display()
+        );
+    }
+}
+
+/// Stems of the files in the scenario directory with this suffix.
+fn stems_with(suffix: &str) -> BTreeSet<String> {
+    std::fs::read_dir(scenario_dir())
+        .expect("tests/conformance/scenarios")
+        .map(|entry| entry.expect("a directory entry").file_name())
+        .filter_map(|name| name.to_str()?.strip_suffix(suffix).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn every_scenario_has_a_rust_test() {
+    let scripts = stems_with(".js");
+    let tested: BTreeSet<String> = SCENARIOS.iter().map(|n| stem(n).to_string()).collect();
+    assert!(scripts.len() >= 15, "the suite needs at least 15 scenarios");
+    assert_eq!(
+        scripts.difference(&tested).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "scenarios without a Rust test: add them to `scenarios!` in tests/tests/conformance.rs"
+    );
+    assert_eq!(
+        tested.difference(&scripts).collect::<Vec<_>>(),
+        Vec::<&String>::new(),
+        "Rust tests without a scenario .js"
+    );
+    // Every scenario has Node's recording, and nothing is recorded for a missing scenario.
+    assert_eq!(
+        stems_with(".node.txt"),
+        scripts,
+        "run tests/conformance/record.sh"
+    );
+    // The README lists every scenario.
+    let readme = std::fs::read_to_string(scenario_dir().join("../README.md")).expect("README");
+    for stem in &scripts {
+        assert!(
+            readme.contains(stem.as_str()),
+            "tests/conformance/README.md does not list {stem}"
+        );
+    }
+}
+
+#[test]
+fn html_overrides_explain_themselves_and_differ_from_node() {
+    for stem in stems_with(".expected.txt") {
+        let dir = scenario_dir();
+        let text =
+            std::fs::read_to_string(dir.join(format!("{stem}.expected.txt"))).expect("override");
+        assert!(
+            text.starts_with("# rule: "),
+            "{stem}.expected.txt must start with a `# rule: ...` line"
+        );
+        let (_, html) = expected(&stem);
+        let node: Vec<String> = std::fs::read_to_string(dir.join(format!("{stem}.node.txt")))
+            .expect("node recording")
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_ne!(
+            html, node,
+            "{stem}: the override equals Node's output; delete {stem}.expected.txt"
+        );
+        let mut sorted = (html.clone(), node.clone());
+        sorted.0.sort();
+        sorted.1.sort();
+        assert_eq!(
+            sorted.0, sorted.1,
+            "{stem}: an HTML override may reorder Node's events, not add or drop any"
+        );
+    }
+}
