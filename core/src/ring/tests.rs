@@ -172,3 +172,22 @@ fn debug_output_names_the_state() {
         "{text}"
     );
 }
+
+/// R2 (iii): after the consumer takes an overflow batch, pushes go back to the ring while older
+/// values still wait in the stash: the stash must be popped first. (loom's models are too small
+/// to reach this: it needs five pushes into a capacity-2 ring.)
+#[test]
+fn stash_is_popped_before_values_pushed_to_the_ring_after_the_batch_take() {
+    let (p, mut c) = with_capacity(2).unwrap();
+    for i in 0..4 {
+        p.push(i).unwrap(); // 0, 1 in the ring; 2, 3 spill
+    }
+    assert_eq!(c.pop(), Some(0));
+    assert_eq!(c.pop(), Some(1));
+    assert_eq!(c.pop(), Some(2)); // takes the batch [2, 3] into the stash, clears `spilled`
+    assert!(!p.shared.producers.spilled.load(SeqCst));
+    p.push(4).unwrap(); // the lock-free ring again
+    assert_eq!(c.pop(), Some(3), "the stash (older) must come before the ring");
+    assert_eq!(c.pop(), Some(4));
+    assert_eq!(c.try_pop(), Err(PopError::Empty));
+}
