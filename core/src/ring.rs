@@ -503,7 +503,8 @@ impl<T> Consumer<T> {
             return TakeOverflow::RingNotEmpty;
         }
         if overflow.queue.is_empty() {
-            // Nothing spilled: the spell of spilling (if any) is over; return its memory.
+            // Reached only on a closed ring: on an open one we get here after reading `spilled`
+            // set, and only this consumer empties the shared queue. Return its memory anyway.
             // Relaxed: written under the lock.
             shared.producers.spilled.store(false, Relaxed);
             overflow.queue.shrink_to(OVERFLOW_RESERVE);
@@ -585,8 +586,10 @@ impl<T> Consumer<T> {
     }
 
     /// Overflow slots currently allocated (shared queue plus the consumer's stash). Once a burst
-    /// has drained and the consumer has seen the ring empty, this is at most 2 ×
-    /// [`OVERFLOW_RESERVE`].
+    /// has drained (the consumer popped the last value of the last batch it took, with no spill
+    /// since), this is at most 2 × [`OVERFLOW_RESERVE`] (proofs/ring.md, R5). For a zero-sized
+    /// `T` nothing is ever allocated and this reports `usize::MAX` (a `VecDeque` of zero-sized
+    /// values reports unbounded capacity).
     pub fn overflow_allocation(&self) -> usize {
         // Saturating: a zero-sized `T` reports `usize::MAX` capacity.
         self.shared
