@@ -7,3 +7,4 @@
 
 pub mod ring_fuzz;
 pub mod ring_model;
+pub mod state_fuzz;

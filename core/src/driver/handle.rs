@@ -69,9 +69,11 @@ pub struct LoopStats {
     pub microtasks_run: usize,
     /// Callbacks that panicked (each was reported to the panic hook).
     pub panics: usize,
-    /// Accepted tasks and microtasks dropped unrun because of `close`.
+    /// Accepted tasks and microtasks dropped unrun because of `close`. After `close` the loop
+    /// finishes at most the callback it is running; everything else is dropped and counted.
     pub discarded: usize,
-    /// Times the loop published Sleeping (after its bounded spin found nothing).
+    /// Sleeps the loop began (after its bounded spin found nothing): each clears the wake token
+    /// and then publishes Sleeping, unless termination wins that race.
     pub sleeps: usize,
     /// Times the loop actually parked (a re-check after publishing Sleeping can avoid it).
     pub parks: usize,
@@ -255,9 +257,14 @@ impl Handle {
         self.shared.terminate(false)
     }
 
-    /// Immediate close: stops admission at once; the loop drops everything accepted but not yet
-    /// run (counted in [`LoopStats::discarded`]) and terminates. Idempotent; never blocks.
-    /// Returns `true` for the call that started termination.
+    /// Immediate close: stops admission at once; the loop finishes at most the callback it is
+    /// running, drops everything accepted but not yet run (counted in
+    /// [`LoopStats::discarded`]) and terminates. Idempotent; never blocks. Returns `true` for
+    /// the call that started termination.
+    ///
+    /// Admission closes queue by queue (macrotasks, then microtasks): while this call runs,
+    /// another thread may see a `submit` refused and a `queue_microtask` still accepted (which is
+    /// then counted as discarded). Once it returns, both refuse.
     pub fn close(&self) -> bool {
         self.shared.terminate(true)
     }

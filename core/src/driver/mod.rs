@@ -443,11 +443,26 @@ impl EventLoop {
 
     /// Runs one macrotask that was just taken: first the microtasks that were queued before it
     /// (outside any callback), then the task, then a full checkpoint. Returns callbacks run.
+    ///
+    /// If one of those microtasks (or another thread) called `close`, the task is not run: it is
+    /// dropped and counted as discarded, like everything else `close` finds unrun.
     fn run_task(&self, cx: &Cx<'_>, task: LocalTask) -> usize {
         let before = self.checkpoint(cx);
+        if self.discarding() {
+            drop(task);
+            Counters::add(&self.shared.counters.discarded, 1);
+            return before;
+        }
         self.guarded(CallbackKind::Task, || task(cx));
         Counters::add(&self.shared.counters.tasks_run, 1);
         before + 1 + self.checkpoint(cx)
+    }
+
+    /// Whether `close` has been called: from then on nothing more is run.
+    #[inline]
+    fn discarding(&self) -> bool {
+        // SeqCst: pairs with the store in `Shared::terminate` (a plain load on x86).
+        self.shared.discard.load(SeqCst)
     }
 
     /// The next macrotask, alternating between the loop-local queue and the remote ring.
@@ -478,6 +493,12 @@ impl EventLoop {
                     .map(to_local)
             });
             let Some(microtask) = next else { return ran };
+            if self.discarding() {
+                // `close` stops the checkpoint: this and the rest are dropped and counted.
+                drop(microtask);
+                Counters::add(&self.shared.counters.discarded, 1);
+                return ran;
+            }
             self.guarded(CallbackKind::Microtask, || microtask(cx));
             Counters::add(&self.shared.counters.microtasks_run, 1);
             ran += 1;
@@ -538,6 +559,9 @@ impl EventLoop {
         // this clear takes this sleep's unpark and leaves the flag set, so we do not park.
         // SeqCst: one total order with producers' swaps (`Shared::unpark_once`).
         self.shared.wake_pending.store(false, SeqCst);
+        // A sleep begins here (counted even if termination wins the CAS below), so a late
+        // producer's unpark always falls within a counted sleep: unparks <= sleeps.
+        Counters::add(&self.shared.counters.sleeps, 1);
         // Publish Sleeping. SeqCst CAS (StateCell) then a SeqCst fence: the re-check below cannot
         // be ordered before the publication (pairs with the producers' fence in
         // `Shared::wake_after_publish`). A lost CAS means Terminating: return to finish.
@@ -549,7 +573,6 @@ impl EventLoop {
         {
             return;
         }
-        Counters::add(&self.shared.counters.sleeps, 1);
         fence(SeqCst);
         if !self.has_ready_work() {
             Counters::add(&self.shared.counters.parks, 1);
@@ -581,10 +604,11 @@ impl EventLoop {
     /// Termination, on the loop thread: drain (or, after `close`, discard) everything admitted,
     /// then the single Terminating → Terminated transition, then wake `wait_terminated` callers.
     fn finish(&self) {
+        // Drained work sees a current tick time, also when termination came before `run`.
+        self.local.now.set(self.local.clock.now());
         let cx = self.cx();
         loop {
-            // SeqCst: pairs with the store in `Shared::terminate` (read after Terminating).
-            if self.shared.discard.load(SeqCst) {
+            if self.discarding() {
                 self.discard_all();
                 break;
             }
