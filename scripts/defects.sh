@@ -44,6 +44,7 @@ build_check() {
     esac
 }
 
+mkdir -p "$root/target/defects"
 rows=()
 missed=0
 for patch in proofs/defects/*.patch; do
@@ -89,6 +90,10 @@ for patch in proofs/defects/*.patch; do
     done
 done
 
+if [ ${#rows[@]} -eq 0 ]; then
+    echo "defects: no patch in proofs/defects matches '${filter}'"
+    exit 1
+fi
 echo
 echo "| defect | catching evidence | caught | seconds |"
 echo "|---|---|---|---|"

@@ -163,8 +163,9 @@ impl Shared {
 
     /// Unparks the loop thread unless someone already did during this sleep.
     pub(super) fn unpark_once(&self) {
-        // SeqCst: one total order with the loop's `store(false)` on waking, so exactly one
-        // swapper per sleep sees `false` (an RMW reads the latest value in any case).
+        // The swap is an RMW, so at most one swapper per clear (the loop clears the token when
+        // a sleep begins) sees `false`. SeqCst keeps the token in the protocol's one total
+        // order with the loop's clear and load (proofs/wake.md; Relaxed passes the models too).
         if !self.wake_pending.swap(true, SeqCst) {
             Counters::add(&self.counters.unparks, 1);
             self.parker.unpark();
@@ -194,7 +195,7 @@ impl Shared {
             }
             BeginTermination::AlreadyTerminal(_) => {
                 // A `close` after a graceful shutdown began: the drain sees `discard` and stops
-                // running work; wake it in case it is waiting on a pending producer.
+                // running work. The drain never parks, so no wake-up is needed.
                 false
             }
         }

@@ -17,9 +17,10 @@
 //!   tick time and starts a new tick (where, with timers, due timers go first: nothing waits
 //!   behind an unbounded queue). Loop-local and remote macrotasks alternate, each FIFO.
 //! - **Sleep** (the loop side of proofs/wake.md, W2): when a tick ran nothing and nothing is
-//!   ready, spin briefly ([`Config::spin_before_sleep`]), then CAS Running → Sleeping, SeqCst
-//!   fence, re-check every queue, and park only if all are still empty. After waking, clear
-//!   `wake_pending`, CAS Sleeping → Running (a loss means Terminating), refresh the tick time.
+//!   ready, spin briefly ([`Config::spin_before_sleep`]), then clear the wake token
+//!   (`wake_pending`), CAS Running → Sleeping, SeqCst fence, re-check every queue, and park only
+//!   while the token is still unset. After waking, CAS Sleeping → Running (a loss means
+//!   Terminating) and refresh the tick time.
 //! - **Termination** runs on the loop thread only: graceful shutdown drains everything that was
 //!   admitted, microtasks queued during the drain included; `close` drops it and counts it.
 //!   Either way the loop ends with the single Terminating → Terminated transition.
@@ -78,6 +79,8 @@ pub enum CallbackKind {
     Task,
     /// A microtask.
     Microtask,
+    /// The destructor of a task or microtask that `close` dropped unrun.
+    Destructor,
 }
 
 /// A caught panic, as given to the panic hook.
@@ -384,8 +387,12 @@ impl EventLoop {
                 return Ok(());
             }
             if self.tick() == 0 && !self.has_ready_work() {
-                // Leave the loop idle in Sleeping (not parked): producers that see it unpark
-                // this thread, which only leaves a token for a later park.
+                // Leave the loop idle in Sleeping (not parked). Like a real sleep it begins by
+                // clearing the wake token, so each idle period gets at most one unpark (which
+                // only leaves a token for this thread's next park).
+                // SeqCst: as in `sleep`.
+                self.shared.wake_pending.store(false, SeqCst);
+                Counters::add(&self.shared.counters.sleeps, 1);
                 return match self
                     .shared
                     .state
@@ -449,8 +456,7 @@ impl EventLoop {
     fn run_task(&self, cx: &Cx<'_>, task: LocalTask) -> usize {
         let before = self.checkpoint(cx);
         if self.discarding() {
-            drop(task);
-            Counters::add(&self.shared.counters.discarded, 1);
+            self.discard(task);
             return before;
         }
         self.guarded(CallbackKind::Task, || task(cx));
@@ -495,8 +501,7 @@ impl EventLoop {
             let Some(microtask) = next else { return ran };
             if self.discarding() {
                 // `close` stops the checkpoint: this and the rest are dropped and counted.
-                drop(microtask);
-                Counters::add(&self.shared.counters.discarded, 1);
+                self.discard(microtask);
                 return ran;
             }
             self.guarded(CallbackKind::Microtask, || microtask(cx));
@@ -578,7 +583,7 @@ impl EventLoop {
             Counters::add(&self.shared.counters.parks, 1);
             // Park until a producer or terminator has set `wake_pending` (and unparked us), or the
             // timeout passes. The flag, not the parker's token, decides: a parker may return
-            // spuriously or lose a token (loom's does), and we re-check.
+            // spuriously (thread park may), and we re-check.
             // SeqCst: pairs with the swap in `Shared::unpark_once`.
             while !self.shared.wake_pending.load(SeqCst) {
                 self.shared.parker.park(timeout);
@@ -661,24 +666,28 @@ impl EventLoop {
         self.shared.mark_finished();
     }
 
+    /// Drops a task that `close` leaves unrun, counting it. Its destructor is user code: a panic
+    /// there is contained and reported like a callback's, so termination always completes.
+    fn discard(&self, task: LocalTask) {
+        Counters::add(&self.shared.counters.discarded, 1);
+        self.guarded(CallbackKind::Destructor, move || drop(task));
+    }
+
     /// `close`: drop everything admitted and not yet run, counting it.
     fn discard_all(&self) {
-        let mut dropped = 0;
         loop {
             let tasks: VecDeque<LocalTask> = core::mem::take(&mut *self.local.tasks.borrow_mut());
             let micro: VecDeque<LocalTask> =
                 core::mem::take(&mut *self.local.microtasks.borrow_mut());
-            dropped += tasks.len() + micro.len();
-            drop((tasks, micro));
+            for task in tasks.into_iter().chain(micro) {
+                self.discard(task);
+            }
             let mut done = true;
             for ring in [&self.local.remote_tasks, &self.local.remote_microtasks] {
                 loop {
                     let popped = ring.borrow_mut().try_pop();
                     match popped {
-                        Ok(task) => {
-                            drop(task);
-                            dropped += 1;
-                        }
+                        Ok(task) => self.discard(to_local(task)),
                         Err(PopError::Closed) => break,
                         Err(PopError::Empty | PopError::Pending) => {
                             done = false;
@@ -687,7 +696,7 @@ impl EventLoop {
                     }
                 }
             }
-            // Dropping a task can run arbitrary `Drop` code that queues more local work.
+            // A destructor cannot queue work (it has no `Cx`); the local queues stay empty.
             if done
                 && self.local.tasks.borrow().is_empty()
                 && self.local.microtasks.borrow().is_empty()
@@ -698,7 +707,6 @@ impl EventLoop {
                 hint::yield_now();
             }
         }
-        Counters::add(&self.shared.counters.discarded, dropped);
     }
 }
 

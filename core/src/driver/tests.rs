@@ -316,3 +316,43 @@ fn waiting_for_termination_from_a_callback_does_not_deadlock() {
     assert_eq!(seen.get(), Some(false));
     assert!(el.handle().wait_terminated(None));
 }
+
+#[test]
+fn a_panicking_destructor_of_discarded_work_is_contained_and_termination_completes() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("destructor boom");
+        }
+    }
+    let kinds = Rc::new(RefCell::new(Vec::new()));
+    let k = kinds.clone();
+    let mut el = EventLoop::builder()
+        .clock(ManualClock::new())
+        .panic_hook(move |report| k.borrow_mut().push(report.kind))
+        .build();
+    let guard = PanicOnDrop;
+    el.submit(move |_| drop(guard)).unwrap();
+    el.submit(|_| ()).unwrap();
+    assert!(el.handle().close());
+    el.run().unwrap();
+    assert_eq!(el.state(), LoopState::Terminated);
+    assert_eq!(el.stats().discarded, 2);
+    assert_eq!(*kinds.borrow(), [CallbackKind::Destructor]);
+    assert!(el.handle().wait_terminated(Some(Duration::ZERO)));
+}
+
+#[test]
+fn each_idle_period_of_run_until_idle_can_be_woken() {
+    let mut el = quiet_loop();
+    let handle = el.handle();
+    for round in 0..3 {
+        el.run_until_idle().unwrap();
+        assert_eq!(el.state(), LoopState::Sleeping);
+        handle.submit(|_| ()).unwrap();
+        // Every idle period gets its unpark (the token was cleared when it began).
+        assert_eq!(handle.stats().unparks, round + 1);
+    }
+    el.run_until_idle().unwrap();
+    assert_eq!(el.stats().tasks_run, 3);
+}
