@@ -80,7 +80,7 @@ for patch in proofs/defects/*.patch; do
             rows+=("| $name | $kind \`$test\` | **NO** | $((SECONDS - t0)) |")
             missed=$((missed + 1))
         elif grep -qE "running 1 test|test result|Undefined Behavior|panicked|Causality" "$log"; then
-            why=$(grep -oE "Causality violation[^.]*|Data race detected|data race[^:]*|FIFO violated|lost or duplicated|dropped (twice|[0-9]+ times)" "$log" | head -1 || true)
+            why=$(grep -oE "Causality violation[^.]*|Data race detected|data race[^:]*|FIFO violated|lost or duplicated|dropped (twice|[0-9]+ times)|deadlock" "$log" | head -1 || true)
             [ -n "$why" ] || why=$(grep -oE "panicked at [^ ]+" "$log" | head -1 || true)
             rows+=("| $name | $kind \`$test\` | yes (${why:-test failed}) | $((SECONDS - t0)) |")
         else
