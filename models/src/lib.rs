@@ -72,6 +72,43 @@ pub const fn scale(loom: usize, shuttle: usize, threads: usize) -> usize {
     }
 }
 
+/// A loop for models of the driver: it parks at once (no spin) and has tiny rings, so the
+/// overflow and the sleep/wake paths are part of every model.
+pub fn model_loop() -> eventloop_core::EventLoop {
+    eventloop_core::EventLoop::builder()
+        .config(eventloop_core::driver::Config {
+            spin_before_sleep: std::time::Duration::ZERO,
+            ring_capacity: 2,
+            max_tasks_per_tick: 4,
+        })
+        .build()
+}
+
+/// A number in `0..=max` that varies between runs: drawn by shuttle's scheduler-controlled RNG
+/// under shuttle, cycled through by a run counter on real threads, and fixed at `loom_value`
+/// (capped at `max`) under loom, which replays the body and needs it deterministic (there the
+/// interleavings do the varying).
+pub fn pick(max: usize, loom_value: usize) -> usize {
+    #[cfg(loom)]
+    {
+        loom_value.min(max)
+    }
+    #[cfg(all(feature = "shuttle", not(loom)))]
+    {
+        let _ = loom_value;
+        use shuttle::rand::RngCore;
+        (shuttle::rand::thread_rng().next_u64() % (max as u64 + 1)) as usize
+    }
+    #[cfg(not(any(loom, feature = "shuttle")))]
+    {
+        let _ = loom_value;
+        static PICKS: AtomicUsize = AtomicUsize::new(0);
+        // A multiplicative hash of the counter: successive runs land far apart.
+        let run = PICKS.fetch_add(1, SeqCst) as u64;
+        (run.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 17) as usize % (max + 1)
+    }
+}
+
 /// The threads of the selected backend.
 pub mod thread {
     #[cfg(loom)]

@@ -7,22 +7,10 @@
 
 use std::sync::Arc as StdArc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::time::Duration;
 
-use eventloop_core::driver::{Config, EventLoop, Handle};
+use eventloop_core::driver::Handle;
 use eventloop_core::state::LoopState;
-use eventloop_models::{Model, check, scale, thread};
-
-/// A loop that parks at once (no spin) with tiny rings, so overflow paths are part of the model.
-fn model_loop() -> EventLoop {
-    EventLoop::builder()
-        .config(Config {
-            spin_before_sleep: Duration::ZERO,
-            ring_capacity: 2,
-            max_tasks_per_tick: 4,
-        })
-        .build()
-}
+use eventloop_models::{Model, check, model_loop, scale, thread};
 
 /// Counts runs and drops of one submitted task: it must run exactly once, or be handed back and
 /// dropped unrun — never both, never neither.

@@ -18,45 +18,11 @@
 
 use std::sync::Arc as StdArc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
-use std::time::Duration;
 
 use eventloop_core::Cx;
-use eventloop_core::driver::{Config, EventLoop, Handle};
+use eventloop_core::driver::Handle;
 use eventloop_core::state::LoopState;
-use eventloop_models::{Model, check, scale, thread};
-
-/// A loop that parks at once (no spin) with tiny rings, so the overflow and the sleep/wake
-/// paths are part of every scenario.
-fn model_loop() -> EventLoop {
-    EventLoop::builder()
-        .config(Config {
-            spin_before_sleep: Duration::ZERO,
-            ring_capacity: 2,
-            max_tasks_per_tick: 4,
-        })
-        .build()
-}
-
-/// A number in `0..=max` that varies between runs (see the module docs); `loom_value` (capped
-/// at `max`) under loom.
-#[cfg(loom)]
-fn pick(max: usize, loom_value: usize) -> usize {
-    loom_value.min(max)
-}
-
-#[cfg(all(feature = "shuttle", not(loom)))]
-fn pick(max: usize, _loom_value: usize) -> usize {
-    use shuttle::rand::RngCore;
-    (shuttle::rand::thread_rng().next_u64() % (max as u64 + 1)) as usize
-}
-
-#[cfg(not(any(loom, feature = "shuttle")))]
-fn pick(max: usize, _loom_value: usize) -> usize {
-    static RUN: AtomicUsize = AtomicUsize::new(0);
-    // A multiplicative hash of the run counter: successive runs land far apart.
-    let run = RUN.fetch_add(1, SeqCst) as u64;
-    (run.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 17) as usize % (max + 1)
-}
+use eventloop_models::{Model, check, model_loop, pick, scale, thread};
 
 /// Counts the runs and drops of one closure.
 #[derive(Default)]

@@ -36,6 +36,11 @@ mod std_impl;
 #[cfg(not(any(loom, feature = "shuttle")))]
 pub(crate) use std_impl::*;
 
+#[cfg(any(loom, feature = "shuttle"))]
+mod checker_parker;
+#[cfg(any(loom, feature = "shuttle"))]
+pub(crate) use checker_parker::Parker;
+
 #[cfg(loom)]
 mod loom_impl;
 #[cfg(loom)]
