@@ -187,7 +187,11 @@ fn stash_is_popped_before_values_pushed_to_the_ring_after_the_batch_take() {
     assert_eq!(c.pop(), Some(2)); // takes the batch [2, 3] into the stash, clears `spilled`
     assert!(!p.shared.producers.spilled.load(SeqCst));
     p.push(4).unwrap(); // the lock-free ring again
-    assert_eq!(c.pop(), Some(3), "the stash (older) must come before the ring");
+    assert_eq!(
+        c.pop(),
+        Some(3),
+        "the stash (older) must come before the ring"
+    );
     assert_eq!(c.pop(), Some(4));
     assert_eq!(c.try_pop(), Err(PopError::Empty));
 }
