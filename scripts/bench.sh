@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Benchmarks of the microtask ring against peer queues (crossbeam-queue ArrayQueue and
-# SegQueue, std::sync::mpsc, concurrent-queue), all measured in the same run:
+# SegQueue, std::sync::mpsc, concurrent-queue), and of the event loop against peer executors
+# (tokio current-thread runtime, std::sync::mpsc and crossbeam-channel with a thread), all
+# measured in the same run:
 #
-#   1. criterion benchmarks (bench/benches/ring.rs) with quick settings, for confidence
-#      intervals and run-to-run comparison;
-#   2. the comparison table (bench/src/bin/report.rs): median ns/item per row with ratios
-#      fastest-peer/ours, plus bytes/item and memory returned for the burst row; and the same
-#      table built from criterion's estimates;
+#   1. criterion benchmarks of the ring (bench/benches/ring.rs) with quick settings, for
+#      confidence intervals and run-to-run comparison;
+#   2. the comparison tables (bench/src/bin/report/), one run of `report`: for the ring, median
+#      ns/item per row with ratios fastest-peer/ours, plus bytes/item and memory returned for
+#      the burst row; for the event loop, remote submission throughput (ns/task) and ping-pong
+#      latency (median, p99) with its CPU cost and the loop's sleep/park/unpark counters; and
+#      the ring table again built from criterion's estimates;
 #   3. callgrind instruction counts for the single-thread push+pop row and the burst row
-#      (bench/src/bin/ring_single_thread.rs), (total(N) - total(0)) / N per queue.
+#      (bench/src/bin/ring_single_thread.rs), (total(N) - total(0)) / N per queue; and for each
+#      executor's submit and run paths on one thread (bench/src/bin/executor_single_thread.rs),
+#      inclusive instructions per task of each phase.
 #
 # The combined summary goes to bench/RESULTS.md and to stdout. bench/ is its own workspace
 # (target dir bench/target), so this never takes the root workspace's build lock.
 #
 # Knobs (environment): BENCH_WARM_UP and BENCH_MEASURE (criterion seconds, default 1 and 2),
-# BENCH_REPS (report repetitions, default 15), CALLGRIND_N (push+pop pairs, default 100000),
-# BENCH_SKIP_CRITERION=1 (tables and callgrind only).
+# BENCH_REPS (report repetitions per row, executor rows included, default 15), CALLGRIND_N
+# (push+pop pairs and executor tasks, default 100000), BENCH_SKIP_CRITERION=1 (tables and
+# callgrind only).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -34,6 +41,13 @@ callgrind_dir=$bench_dir/target/callgrind
 mkdir -p "$logs" "$callgrind_dir"
 start=$SECONDS
 load_at_start=$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown)
+# Which eventloop-core was measured: the commit, and whether core/ had uncommitted changes.
+core_rev=$(git -C "$bench_dir/.." log -1 --format='%h %s' 2> /dev/null | cut -c1-100 || true)
+if [ -z "$core_rev" ]; then
+    core_rev=unknown
+elif [ -n "$(git -C "$bench_dir/.." status --porcelain -- core 2> /dev/null)" ]; then
+    core_rev="$core_rev (plus uncommitted changes in core/)"
+fi
 
 echo "=== bench: build (release)"
 cargo build --release --bins
@@ -49,13 +63,13 @@ if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
     criterion_ran=1
 fi
 
-echo "=== bench: comparison table ($reps repetitions per row)"
+echo "=== bench: comparison tables, ring and event loop ($reps repetitions per row)"
 ./target/release/report --reps "$reps" | tee "$logs/report.md"
 if [ "$criterion_ran" = 1 ]; then
     ./target/release/report criterion target/criterion > "$logs/criterion.md"
 fi
 
-echo "=== bench: callgrind, single-thread push+pop and burst (N = $callgrind_n)"
+echo "=== bench: callgrind, ring push+pop and burst, executor submit/run (N = $callgrind_n)"
 callgrind_md=$logs/callgrind.md
 if command -v valgrind > /dev/null 2>&1; then
     # Total instructions of one run of ring_single_thread: QUEUE N [burst].
@@ -112,6 +126,51 @@ if command -v valgrind > /dev/null 2>&1; then
         echo
         callgrind_table burst
     } > "$callgrind_md"
+    # Executors: inclusive Ir of the submit and run phases of executor_single_thread, per task.
+    phase_ir() { # FILE PHASE: the largest inclusive count of a function named *PHASE_*
+        callgrind_annotate --inclusive=yes --threshold=100 "$1" 2> /dev/null \
+            | awk -v pat="executor_single_thread::$2_" 'index($0, pat) {
+                  gsub(",", "", $1); if ($1 + 0 > best) best = $1 + 0 }
+                  END { print best + 0 }'
+    }
+    {
+        echo
+        echo "Executors, one thread: N = $callgrind_n tasks submitted through each executor's remote-submit"
+        echo "API, then all run by its own dispatch loop (bench/src/bin/executor_single_thread.rs);"
+        echo "inclusive instructions of each phase ÷ N. Same closure as the timed executor rows. Ours"
+        echo "gets a ring large enough for all N (the lock-free path, as when the loop keeps up)."
+        echo "Every executor pays a box (or task cell) allocation on submit and its free on run:"
+        echo "\"none\" (a plain \`Vec\` of boxed closures) is that floor. All allocations come before"
+        echo "all frees here, so malloc never reuses a freed block (dearer than in the timed rows)."
+        echo
+        echo "| executor | submit Ir/task | run Ir/task | total Ir/task | total − none |"
+        echo "|---|---:|---:|---:|---:|"
+        base_total=""
+        for executor in none ours tokio_spawn tokio_mpsc std_mpsc crossbeam; do
+            out=$callgrind_dir/callgrind.out.exec.$executor
+            valgrind --tool=callgrind --callgrind-out-file="$out" \
+                ./target/release/executor_single_thread "$executor" "$callgrind_n" \
+                > /dev/null 2> "$out.log"
+            read -r submit run total < <(awk -v s="$(phase_ir "$out" phase_submit)" \
+                -v r="$(phase_ir "$out" phase_run)" -v n="$callgrind_n" \
+                'BEGIN { printf "%.1f %.1f %.1f\n", s / n, r / n, (s + r) / n }')
+            if [ "$executor" = none ]; then
+                base_total=$total
+                extra="–"
+            else
+                extra=$(awk -v t="$total" -v b="$base_total" 'BEGIN { printf "%.1f", t - b }')
+            fi
+            case $executor in
+                none) label="none (Vec of boxed closures)" ;;
+                ours) label="ours (Handle::submit, run_until_idle)" ;;
+                tokio_spawn) label="tokio spawn (Handle::spawn, block_on)" ;;
+                tokio_mpsc) label="tokio mpsc (send, recv in block_on)" ;;
+                std_mpsc) label="std mpsc (send, recv)" ;;
+                crossbeam) label="crossbeam-channel (send, recv)" ;;
+            esac
+            echo "| $label | $submit | $run | $total | $extra |"
+        done
+    } >> "$callgrind_md"
 else
     echo "valgrind not found: callgrind instruction counts skipped (apt-get install valgrind)." \
         | tee "$callgrind_md"
@@ -121,27 +180,30 @@ cat "$callgrind_md"
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2> /dev/null || true)
 load_at_end=$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown)
 {
-    echo "# Benchmark results: microtask ring vs peer queues"
+    echo "# Benchmark results: microtask ring vs peer queues, event loop vs peer executors"
     echo
     echo "Generated by \`scripts/bench.sh\` (\`make bench\`); regenerate rather than edit."
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
     echo "- rustc: $(rustc --version)"
+    echo "- core measured: $core_rev"
     echo "- nproc: $(nproc)${cpu:+ ($cpu)}"
-    echo "- peers: $(awk '/^name = "(crossbeam-queue|concurrent-queue|criterion)"/ { n = $3; getline; printf "%s %s, ", n, $3 }' Cargo.lock | tr -d '"' | sed 's/, $//'), std::sync::mpsc"
-    echo "- item: \`Box<dyn FnOnce() + Send>\` capturing one word, allocated in the measured loop, run on pop"
+    echo "- peers: $(awk '/^name = "(crossbeam-queue|crossbeam-channel|concurrent-queue|criterion|tokio)"/ { n = $3; getline; printf "%s %s, ", n, $3 }' Cargo.lock | tr -d '"' | sed 's/, $//'), std::sync::mpsc"
+    echo "- ring rows: the item is a \`Box<dyn FnOnce() + Send>\` capturing one word, allocated in the measured loop, run on pop"
+    echo "- executor rows: one submitting thread and one executor thread; the task is a closure capturing one word"
     echo "- load average (1, 5, 15 min) at start: $load_at_start; at end: $load_at_end"
     echo
     echo "**Noise:** this machine is a shared, noisy 2-core VM: treat wall-clock ratios as ±30 %."
     echo "The 2- and 4-producer rows run 3 and 5 threads on 2 cores (oversubscribed on purpose:"
-    echo "producers get descheduled mid-push). Instruction counts (callgrind) are deterministic."
-    echo "A load average well above 0 at start means other work shared the cores during the run."
-    echo
-    echo "## Comparison (own timing)"
+    echo "producers get descheduled mid-push). The executor rows run 2 busy threads, one per core,"
+    echo "so any other work on the machine lands on one of them; ping-pong latencies that involve"
+    echo "a park also depend on how fast the hypervisor wakes an idle vCPU. Instruction counts"
+    echo "(callgrind) are deterministic. A load average well above 0 at start means other work"
+    echo "shared the cores during the run."
     echo
     cat "$logs/report.md"
     echo
-    echo "## Comparison (criterion estimates)"
+    echo "## Ring vs peer queues (criterion estimates)"
     echo
     if [ "$criterion_ran" = 1 ]; then
         cat "$logs/criterion.md"

@@ -17,6 +17,10 @@
 //! always has its default 4096 lock-free slots; `ArrayQueue` gets the capacity each workload
 //! passes ([`RING_ROWS_CAPACITY`] in rows 1–4, the whole burst in row 5, since it cannot
 //! overflow); the other peers are unbounded and ignore it.
+//!
+//! One level up, [`remote`] runs the whole event loop against peer executors (tokio's
+//! current-thread runtime, channels with a thread): remote submission throughput and ping-pong
+//! latency with its CPU cost.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
@@ -30,6 +34,7 @@ use crossbeam_queue::{ArrayQueue, SegQueue};
 use eventloop_core::ring;
 
 pub mod counting;
+pub mod remote;
 
 /// The item every queue carries: a boxed closure, as an event loop's microtask would be.
 pub type Task = Box<dyn FnOnce() + Send>;

@@ -1,6 +1,7 @@
-//! The comparison table: the ring against every peer, row by row, as markdown.
+//! The comparison tables, as markdown: the ring against peer queues, and the event loop against
+//! peer executors (the latter in `remote.rs`).
 //!
-//! What it measures: the five rows of the criterion benchmarks (same workload code, from the
+//! What it measures for the ring: the five rows of the criterion benchmarks (same workload code, from the
 //! library), each timed here with `std::time::Instant` and summarised as the median over
 //! several repetitions, in nanoseconds per item. Repetitions go round-robin over the queues,
 //! so slow drift of a shared, noisy machine hits every queue alike. The burst row also reports
@@ -14,9 +15,13 @@
 //! "how does the ring compare with the fastest peer", which needs all numbers side by side
 //! with ratios (fastest peer / ours: above 1 means the ring is faster).
 //!
+//! The executor part (remote submission throughput, ping-pong latency and its CPU cost) is
+//! described in `remote.rs`; both parts run in one invocation by default.
+//!
 //! Usage:
 //!
-//! - `report [--reps N]`: time every row (default 15 repetitions) and print the tables;
+//! - `report [ring|remote] [--reps N]`: time every row of both parts, or of one (default 15
+//!   repetitions) and print the tables;
 //! - `report criterion DIR`: the same table built from criterion's saved estimates under
 //!   `DIR` (usually `target/criterion`), one median per benchmark.
 
@@ -33,6 +38,8 @@ use eventloop_bench::{
     producers_round, single_thread,
 };
 use eventloop_core::ring;
+
+mod remote;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -523,8 +530,34 @@ fn run_criterion(dir: &Path) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: report [--reps N] | report criterion DIR");
+    eprintln!("usage: report [ring|remote] [--reps N] | report criterion DIR");
     process::exit(2);
+}
+
+/// Which tables a timing run prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Ring,
+    Remote,
+    Both,
+}
+
+fn run_parts(part: Part, reps: usize) {
+    if part != Part::Remote {
+        println!("## Ring vs peer queues (own timing)\n");
+        run_timing(reps);
+    }
+    if part != Part::Ring {
+        println!("## Event loop vs peer executors (own timing)\n");
+        println!("{}", remote::run(&remote::Settings::from_reps(reps)));
+    }
+}
+
+fn parse_reps(n: &str) -> usize {
+    n.parse()
+        .ok()
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or_else(|| usage())
 }
 
 fn main() {
@@ -535,13 +568,12 @@ fn main() {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        [] => run_timing(15),
-        ["--reps", n] => run_timing(
-            n.parse()
-                .ok()
-                .filter(|&n: &usize| n > 0)
-                .unwrap_or_else(|| usage()),
-        ),
+        [] => run_parts(Part::Both, 15),
+        ["--reps", n] => run_parts(Part::Both, parse_reps(n)),
+        ["ring"] => run_parts(Part::Ring, 15),
+        ["ring", "--reps", n] => run_parts(Part::Ring, parse_reps(n)),
+        ["remote"] => run_parts(Part::Remote, 15),
+        ["remote", "--reps", n] => run_parts(Part::Remote, parse_reps(n)),
         ["criterion", dir] => run_criterion(Path::new(dir)),
         _ => usage(),
     }
