@@ -410,10 +410,18 @@ impl<T> Consumer<T> {
         if !self.stash.is_empty() {
             return Ok(self.pop_stash());
         }
-        match self.pop_ring() {
-            Some(value) => Ok(value),
-            None => self.try_pop_slow(),
+        if let Some(value) = self.pop_ring() {
+            return Ok(value);
         }
+        // Inline answer for the common "nothing queued" case (a loop checks empty queues on every
+        // checkpoint): nothing claimed, nothing spilled, not closed (`head` has no CLOSED bit, so
+        // equality also says open). Relaxed: as in `try_pop_slow`, which decides every other case.
+        if self.shared.producers.tail.load(Relaxed) == self.head
+            && !self.shared.producers.spilled.load(Relaxed)
+        {
+            return Err(PopError::Empty);
+        }
+        self.try_pop_slow()
     }
 
     #[inline]

@@ -175,6 +175,8 @@ impl Builder {
                 remote_tasks: RefCell::new(tasks_out),
                 remote_microtasks: RefCell::new(micro_out),
                 prefer_remote: Cell::new(false),
+                unflushed_tasks: Cell::new(0),
+                unflushed_microtasks: Cell::new(0),
                 clock: self.clock,
                 now: Cell::new(now),
                 panic_hook: RefCell::new(self.panic_hook),
@@ -199,6 +201,10 @@ struct Local {
     remote_microtasks: RefCell<Consumer<SendTask>>,
     /// Which source the next macrotask comes from when both have work (alternation).
     prefer_remote: Cell<bool>,
+    /// Callbacks run since the counters were last published to `Shared` (once per tick: an
+    /// atomic add per callback would cost more than some callbacks do).
+    unflushed_tasks: Cell<usize>,
+    unflushed_microtasks: Cell<usize>,
     clock: Box<dyn Clock>,
     /// The tick time: read from the clock at the start of every tick and after every sleep.
     now: Cell<Duration>,
@@ -343,7 +349,20 @@ impl EventLoop {
 
     /// Counters of what the loop has done so far.
     pub fn stats(&self) -> LoopStats {
+        self.flush_counters();
         self.shared.stats()
+    }
+
+    /// Publishes the run counts of the current tick to the shared counters.
+    fn flush_counters(&self) {
+        let tasks = self.local.unflushed_tasks.replace(0);
+        let microtasks = self.local.unflushed_microtasks.replace(0);
+        if tasks > 0 {
+            Counters::add(&self.shared.counters.tasks_run, tasks);
+        }
+        if microtasks > 0 {
+            Counters::add(&self.shared.counters.microtasks_run, microtasks);
+        }
     }
 
     fn cx(&self) -> Cx<'_> {
@@ -442,10 +461,13 @@ impl EventLoop {
             let Some(task) = self.next_task() else { break };
             ran += self.run_task(&cx, task);
             if self.shared.state.load() == LoopState::Terminating {
+                self.flush_counters();
                 return ran.max(1);
             }
         }
-        ran + self.checkpoint(&cx)
+        ran += self.checkpoint(&cx);
+        self.flush_counters();
+        ran
     }
 
     /// Runs one macrotask that was just taken: first the microtasks that were queued before it
@@ -460,7 +482,9 @@ impl EventLoop {
             return before;
         }
         self.guarded(CallbackKind::Task, || task(cx));
-        Counters::add(&self.shared.counters.tasks_run, 1);
+        self.local
+            .unflushed_tasks
+            .set(self.local.unflushed_tasks.get() + 1);
         before + 1 + self.checkpoint(cx)
     }
 
@@ -505,7 +529,9 @@ impl EventLoop {
                 return ran;
             }
             self.guarded(CallbackKind::Microtask, || microtask(cx));
-            Counters::add(&self.shared.counters.microtasks_run, 1);
+            self.local
+                .unflushed_microtasks
+                .set(self.local.unflushed_microtasks.get() + 1);
             ran += 1;
         }
     }
@@ -663,6 +689,7 @@ impl EventLoop {
             Transition::Done => {}
             other => unreachable!("termination cleanup ran twice or from a wrong state: {other:?}"),
         }
+        self.flush_counters();
         self.shared.mark_finished();
     }
 
