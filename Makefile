@@ -91,6 +91,7 @@ lint:
 	scripts/check_facade.sh
 	RUSTFLAGS="--cfg loom" $(CARGO) clippy --profile models -p eventloop-core -p eventloop-models --all-targets -- -D warnings
 	$(CARGO) build -p eventloop-core --no-default-features --features alloc
+	$(CARGO) build -p eventloop-core --no-default-features
 
 ## ci: what .ci/run runs on a clean clone.
 ci:

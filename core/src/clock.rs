@@ -4,6 +4,7 @@
 //! reads the clock once per tick (its "tick time") and again after every sleep, so nothing is
 //! computed from a stale time.
 
+#[cfg(feature = "alloc")]
 use core::fmt;
 use core::time::Duration;
 

@@ -2,8 +2,9 @@
 //!
 //! This crate is the part of an event loop whose correctness depends on concurrency: the
 //! [`ring`] that carries microtasks from any thread to the loop thread, the loop [`state`]
-//! machine, a [`clock`] abstraction, and (feature `std`) the [`driver`] that composes them into
-//! an event loop you can embed. Timers and promises follow.
+//! machine, a [`clock`] abstraction, the [`timer`] pool (`setTimeout`/`setInterval` semantics:
+//! ordered ties, O(log n) cancel, IDs that are never reused), and (feature `std`) the [`driver`]
+//! that composes them into an event loop you can embed. Promises follow.
 //!
 //! Every protocol here is checked three ways from the same source: the production build, loom
 //! (`RUSTFLAGS="--cfg loom"`, all interleavings within a stated preemption bound, under the C11
@@ -52,6 +53,8 @@ pub mod driver;
 #[cfg(feature = "alloc")]
 pub mod ring;
 pub mod state;
+#[cfg(feature = "alloc")]
+pub mod timer;
 
 #[cfg(feature = "std")]
 pub use driver::{Cx, EventLoop, Handle};

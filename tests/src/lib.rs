@@ -8,3 +8,4 @@
 pub mod ring_fuzz;
 pub mod ring_model;
 pub mod state_fuzz;
+pub mod timer_fuzz;

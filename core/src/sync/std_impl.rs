@@ -4,6 +4,7 @@ pub(crate) mod atomic {
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 }
 
+#[cfg(feature = "alloc")]
 pub(crate) use alloc::sync::Arc;
 
 pub(crate) mod cell {
