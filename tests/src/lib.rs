@@ -5,6 +5,7 @@
 //! on stable and without libFuzzer.
 #![cfg(not(loom))]
 
+pub mod corpus;
 pub mod ring_fuzz;
 pub mod ring_model;
 pub mod state_fuzz;

@@ -4,35 +4,8 @@
 //! corpus directory fails the test.
 #![cfg(not(loom))]
 
-use std::fs;
-use std::path::PathBuf;
-
+use eventloop_tests::corpus::replay;
 use eventloop_tests::{ring_fuzz, state_fuzz};
-
-/// Runs `body` on every file of `fuzz/corpus/<target>/`; returns how many there were.
-fn replay(target: &str, body: fn(&[u8])) -> usize {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let entries =
-        fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read corpus {}: {e}", dir.display()));
-    let mut files: Vec<PathBuf> = entries
-        .map(|entry| {
-            entry
-                .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-                .path()
-        })
-        .filter(|path| path.is_file())
-        .collect();
-    files.sort();
-    for path in &files {
-        let data = fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-        eprintln!("{target}: {} ({} bytes)", path.display(), data.len());
-        body(&data);
-    }
-    assert!(!files.is_empty(), "no corpus files in {}", dir.display());
-    files.len()
-}
 
 #[test]
 fn corpus_ring_push_pop() {
