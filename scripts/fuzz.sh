@@ -17,21 +17,24 @@ else
     mode="stable, -s none"
 fi
 
+# Files in a directory that may not exist yet (a fresh clone has no fuzz/artifacts).
+count_files() { if [ -d "$1" ]; then find "$1" -type f | wc -l; else echo 0; fi; }
+
 status=0
 for target_file in fuzz/fuzz_targets/*.rs; do
     target=$(basename "$target_file" .rs)
     scratch=$(mktemp -d)
     artifacts=fuzz/artifacts/$target
-    before=$(ls "$artifacts" 2>/dev/null | wc -l)
+    before=$(count_files "$artifacts")
     echo "--- fuzz $target for ${seconds}s ($mode)"
     if ! (cd fuzz && "${run[@]}" "$target" "$scratch" "corpus/$target" -- \
             -max_total_time="$seconds" -print_final_stats=1 2>&1 | tail -n 25); then
         echo "fuzz: $target FAILED (non-zero exit)"
         status=1
     fi
-    after=$(ls "$artifacts" 2>/dev/null | wc -l)
+    after=$(count_files "$artifacts")
     if [ "$after" -ne "$before" ]; then
-        echo "fuzz: $target left new artifacts in fuzz/$artifacts:"; ls -la "$artifacts"
+        echo "fuzz: $target left new artifacts in $artifacts:"; ls -la "$artifacts"
         status=1
     fi
     rm -rf "$scratch"
