@@ -377,6 +377,10 @@ impl EventLoop {
     /// including before a shutdown that came before `run` — is run (or, after `close`, dropped
     /// and counted).
     ///
+    /// A second `run` while one is running, or a `run` from inside one of this loop's callbacks,
+    /// cannot be written: `run` takes `&mut self`, and callbacks only receive a [`Cx`]. A `run`
+    /// after termination is an error, never a hang.
+    ///
     /// # Errors
     /// [`RunError::Terminated`] if the loop has already terminated.
     pub fn run(&mut self) -> Result<(), RunError> {
