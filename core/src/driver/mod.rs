@@ -72,6 +72,15 @@ impl Default for Config {
     }
 }
 
+/// What `drive` does when nothing is ready.
+#[derive(Clone, Copy)]
+enum Idle {
+    /// Sleep until woken (`run`).
+    Park,
+    /// Publish an idle Sleeping and return (`run_until_idle`).
+    Return,
+}
+
 /// What a panicking callback was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallbackKind {
@@ -384,52 +393,40 @@ impl EventLoop {
     /// # Errors
     /// [`RunError::Terminated`] if the loop has already terminated.
     pub fn run(&mut self) -> Result<(), RunError> {
-        self.enter()?;
-        loop {
-            if self.shared.state.load() == LoopState::Terminating {
-                self.finish();
-                return Ok(());
-            }
-            if self.tick() == 0 && !self.has_ready_work() {
-                self.sleep(None);
-            }
-        }
+        self.drive(Idle::Park)
     }
 
     /// Runs everything that is ready — macrotasks, their checkpoints, and whatever they queue —
     /// without ever sleeping, then returns. For hosts that drive the loop themselves and for
     /// deterministic tests. Performs termination if it was requested.
     ///
+    /// The loop is left idle in Sleeping (not parked). Like a real sleep, that idle period
+    /// begins by clearing the wake token, so it gets at most one producer unpark, which only
+    /// leaves a token for this thread's next park.
+    ///
     /// # Errors
     /// [`RunError::Terminated`] if the loop has already terminated.
     pub fn run_until_idle(&mut self) -> Result<(), RunError> {
+        self.drive(Idle::Return)
+    }
+
+    /// The loop of `run` and `run_until_idle`: tick until terminating (then finish) or, for
+    /// `Idle::Return`, until nothing is ready.
+    fn drive(&mut self, idle: Idle) -> Result<(), RunError> {
         self.enter()?;
         loop {
             if self.shared.state.load() == LoopState::Terminating {
                 self.finish();
                 return Ok(());
             }
-            if self.tick() == 0 && !self.has_ready_work() {
-                // Leave the loop idle in Sleeping (not parked). Like a real sleep it begins by
-                // clearing the wake token, so each idle period gets at most one unpark (which
-                // only leaves a token for this thread's next park).
-                // SeqCst: as in `sleep`.
-                self.shared.wake_pending.store(false, SeqCst);
-                Counters::add(&self.shared.counters.sleeps, 1);
-                return match self
-                    .shared
-                    .state
-                    .transition(LoopState::Running, LoopState::Sleeping)
-                {
-                    Transition::Done => Ok(()),
-                    Transition::Lost {
-                        actual: LoopState::Terminating,
-                    } => {
-                        self.finish();
-                        Ok(())
-                    }
-                    other => unreachable!("idle loop in unexpected state: {other:?}"),
-                };
+            if self.tick() > 0 || self.has_ready_work() {
+                continue;
+            }
+            match idle {
+                Idle::Park => self.sleep(None),
+                // A lost publication means Terminating: the next round finishes.
+                Idle::Return if self.begin_sleep() => return Ok(()),
+                Idle::Return => {}
             }
         }
     }
@@ -569,6 +566,31 @@ impl EventLoop {
             || self.local.remote_microtasks.borrow().is_ready()
     }
 
+    /// Begins a sleep (W2.1–W2.2): clears the wake token, counts the sleep, and publishes
+    /// Sleeping. Returns `false` if termination won the CAS (the state is then Terminating).
+    fn begin_sleep(&self) -> bool {
+        // Clear the wake token first, so that exactly one false → true swap (one unpark) can
+        // happen per sleep. A producer that saw an earlier Sleeping and swaps after this clear
+        // takes this sleep's unpark and leaves the flag set, so we do not park.
+        // SeqCst: one total order with producers' swaps (`Shared::unpark_once`).
+        self.shared.wake_pending.store(false, SeqCst);
+        // The sleep is counted here, also if termination wins the CAS below, so a late
+        // producer's unpark always falls within a counted sleep: unparks <= sleeps.
+        Counters::add(&self.shared.counters.sleeps, 1);
+        // Publish Sleeping: a SeqCst CAS (StateCell). It loses only to Terminating.
+        match self
+            .shared
+            .state
+            .transition(LoopState::Running, LoopState::Sleeping)
+        {
+            Transition::Done => true,
+            Transition::Lost {
+                actual: LoopState::Terminating,
+            } => false,
+            other => unreachable!("a running loop in an unexpected state: {other:?}"),
+        }
+    }
+
     /// The loop side of the wake protocol (W2). Returns when there may be work, or the loop is
     /// terminating. `timeout` bounds the park (the next timer deadline, with timers).
     fn sleep(&self, timeout: Option<Duration>) {
@@ -589,25 +611,11 @@ impl EventLoop {
                 }
             }
         }
-        // A new sleep: clear the wake token first, so that exactly one false → true swap (one
-        // unpark) can happen per sleep. A producer that saw an earlier Sleeping and swaps after
-        // this clear takes this sleep's unpark and leaves the flag set, so we do not park.
-        // SeqCst: one total order with producers' swaps (`Shared::unpark_once`).
-        self.shared.wake_pending.store(false, SeqCst);
-        // A sleep begins here (counted even if termination wins the CAS below), so a late
-        // producer's unpark always falls within a counted sleep: unparks <= sleeps.
-        Counters::add(&self.shared.counters.sleeps, 1);
-        // Publish Sleeping. SeqCst CAS (StateCell) then a SeqCst fence: the re-check below cannot
-        // be ordered before the publication (pairs with the producers' fence in
-        // `Shared::wake_after_publish`). A lost CAS means Terminating: return to finish.
-        if !self
-            .shared
-            .state
-            .transition(LoopState::Running, LoopState::Sleeping)
-            .is_done()
-        {
-            return;
+        if !self.begin_sleep() {
+            return; // Terminating: the caller finishes
         }
+        // SeqCst fence after publishing Sleeping: the re-check below cannot be ordered before the
+        // publication (pairs with the producers' fence in `Shared::wake_after_publish`).
         fence(SeqCst);
         if !self.has_ready_work() {
             Counters::add(&self.shared.counters.parks, 1);
