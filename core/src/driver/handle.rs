@@ -106,10 +106,11 @@ pub(super) struct Shared {
     pub(super) tasks: Producer<SendTask>,
     pub(super) microtasks: Producer<SendTask>,
     /// The wake token and de-duplication flag: cleared by the loop when a sleep begins (before
-    /// it publishes Sleeping); set by the first producer (or terminator) that sees Sleeping,
-    /// which then unparks. One clear per sleep, so at most one unpark per sleep.
-    /// The loop parks only while it is false, so an unpark that arrives before the park (or a
-    /// parker that loses tokens) cannot strand it.
+    /// it publishes Sleeping); set by the first producer that sees Sleeping, which then unparks.
+    /// One clear per sleep, so at most one producer unpark per sleep. A terminator that wins
+    /// from Sleeping sets it and unparks unconditionally (once per loop lifetime). The loop
+    /// parks only while it is false, so an unpark that arrives before the park (or a parker
+    /// that loses tokens) cannot strand it.
     pub(super) wake_pending: AtomicBool,
     /// Set by `close`: the final drain drops work instead of running it.
     pub(super) discard: AtomicBool,
@@ -305,7 +306,9 @@ impl Handle {
         }
     }
 
-    /// Counters of what the loop has done so far.
+    /// Counters of what the loop has done so far. The run counts (`tasks_run`,
+    /// `microtasks_run`) are published once per tick, so from another thread they can lag by the
+    /// tick in progress; they are exact once the loop has terminated.
     pub fn stats(&self) -> LoopStats {
         self.shared.stats()
     }

@@ -569,7 +569,7 @@ impl EventLoop {
     /// Begins a sleep (W2.1–W2.2): clears the wake token, counts the sleep, and publishes
     /// Sleeping. Returns `false` if termination won the CAS (the state is then Terminating).
     fn begin_sleep(&self) -> bool {
-        // Clear the wake token first, so that exactly one false → true swap (one unpark) can
+        // Clear the wake token first, so that at most one false → true swap (one unpark) can
         // happen per sleep. A producer that saw an earlier Sleeping and swaps after this clear
         // takes this sleep's unpark and leaves the flag set, so we do not park.
         // SeqCst: one total order with producers' swaps (`Shared::unpark_once`).
