@@ -287,14 +287,17 @@ pub fn single_thread<Q: Queue>(tx: &Q::Tx, rx: &mut Q::Rx, n: u64) -> Duration {
     start.elapsed()
 }
 
-/// Rows 2–4: `producers` threads push `total` tasks between them into a fresh queue while this
-/// thread pops and runs them. Returns the time from the start signal (a barrier, so thread
-/// start-up is not counted) until the last task was popped.
-pub fn producers_round<Q: Queue>(producers: usize, total: usize, capacity: usize) -> Duration {
+/// Spawns `producers` threads that push `total` tasks between them into `tx` once the returned
+/// barrier releases them (the caller's `wait` is the start signal, so thread start-up is not
+/// counted). `tx` is consumed: the queue sees no producer but these threads.
+pub fn spawn_producers<Q: Queue>(
+    tx: Q::Tx,
+    producers: usize,
+    total: usize,
+) -> (Arc<Barrier>, Vec<thread::JoinHandle<()>>) {
     assert!(producers > 0, "at least one producer");
-    let (tx, mut rx) = Q::make(capacity);
     let start_line = Arc::new(Barrier::new(producers + 1));
-    let handles: Vec<_> = (0..producers)
+    let handles = (0..producers)
         .map(|p| {
             let tx = tx.clone();
             let start_line = Arc::clone(&start_line);
@@ -307,8 +310,15 @@ pub fn producers_round<Q: Queue>(producers: usize, total: usize, capacity: usize
             })
         })
         .collect();
-    drop(tx);
+    (start_line, handles)
+}
 
+/// Rows 2–4: `producers` threads push `total` tasks between them into a fresh queue while this
+/// thread pops and runs them. Returns the time from the start signal (a barrier, so thread
+/// start-up is not counted) until the last task was popped.
+pub fn producers_round<Q: Queue>(producers: usize, total: usize, capacity: usize) -> Duration {
+    let (tx, mut rx) = Q::make(capacity);
+    let (start_line, handles) = spawn_producers::<Q>(tx, producers, total);
     start_line.wait();
     let start = Instant::now();
     let mut popped = 0;

@@ -28,14 +28,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Barrier};
-use std::{env, fs, process, thread};
+use std::{env, fs, process};
 
 use eventloop_bench::counting::CountingAlloc;
 use eventloop_bench::{
     BURST_ITEMS, Backoff, BurstMemory, Ours, PRODUCER_ROUND_ITEMS, Queue, QueueVisitor,
-    RING_ROWS_CAPACITY, Task, burst, burst_memory, for_each_queue, make_task, median,
-    producers_round, single_thread,
+    RING_ROWS_CAPACITY, Task, burst, burst_memory, for_each_queue, median, producers_round,
+    single_thread, spawn_producers,
 };
 use eventloop_core::ring;
 
@@ -144,21 +143,7 @@ struct SpillSample {
 /// is. The checks take the overflow lock, so this round is not timed.
 fn spill_round(producers: usize, total: usize) -> SpillSample {
     let (tx, mut rx) = ring::new::<Task>();
-    let start_line = Arc::new(Barrier::new(producers + 1));
-    let handles: Vec<_> = (0..producers)
-        .map(|p| {
-            let tx = tx.clone();
-            let start_line = Arc::clone(&start_line);
-            let count = total / producers + usize::from(p < total % producers);
-            thread::spawn(move || {
-                start_line.wait();
-                for i in 0..count {
-                    Ours::push(&tx, make_task(i));
-                }
-            })
-        })
-        .collect();
-    drop(tx);
+    let (start_line, handles) = spawn_producers::<Ours>(tx, producers, total);
     start_line.wait();
     let mut sample = SpillSample {
         producers,
