@@ -133,6 +133,32 @@ fn spawn_producers(
         .collect()
 }
 
+/// The body of models (a)–(c): `producers` threads push `per_producer` tokens each into a ring
+/// of `capacity` slots while the consumer pops (at most `attempts` tries under loom); after the
+/// join it drains. Checks conservation and per-producer FIFO, and, once the producer half is
+/// dropped, that every token was dropped exactly once. Returns the drained consumer for checks
+/// of its own state; dropping it afterwards drops nothing (the ring is empty).
+fn run_producers_then_drain(
+    producers: usize,
+    per_producer: usize,
+    capacity: usize,
+    attempts: usize,
+) -> Consumer<Token> {
+    let ledger = Ledger::new(producers, per_producer);
+    let (producer, mut consumer) = ring::with_capacity(capacity).unwrap();
+    let handles = spawn_producers(&producer, &ledger, producers);
+    let mut got = Vec::new();
+    pop_concurrently(&mut consumer, &mut got, producers * per_producer, attempts);
+    for h in handles {
+        h.join().unwrap();
+    }
+    drain_quiescent(&mut consumer, &mut got);
+    assert_conserved_and_fifo(&got, producers, per_producer);
+    drop(producer);
+    ledger.assert_all_dropped_once();
+    consumer
+}
+
 /// Capacities cycle through 2, 4, 8 across runs (loom: always 2).
 fn capacity_for_run() -> usize {
     static RUN: AtomicUsize = AtomicUsize::new(0);
@@ -150,20 +176,7 @@ fn ring_a_producers_fifo_conservation() {
     check(
         Model::new("ring_a_producers_fifo_conservation").preemption_bound(2),
         || {
-            let producers = scale(2, 4, 4);
-            let per_producer = scale(2, 50, 500);
-            let ledger = Ledger::new(producers, per_producer);
-            let (producer, mut consumer) = ring::with_capacity(capacity_for_run()).unwrap();
-            let handles = spawn_producers(&producer, &ledger, producers);
-            let mut got = Vec::new();
-            pop_concurrently(&mut consumer, &mut got, producers * per_producer, 2);
-            for h in handles {
-                h.join().unwrap();
-            }
-            drain_quiescent(&mut consumer, &mut got);
-            assert_conserved_and_fifo(&got, producers, per_producer);
-            drop((producer, consumer));
-            ledger.assert_all_dropped_once();
+            run_producers_then_drain(scale(2, 4, 4), scale(2, 50, 500), capacity_for_run(), 2);
         },
     );
 }
@@ -177,23 +190,11 @@ fn ring_b_spill_while_popping_keeps_fifo() {
     check(
         Model::new("ring_b_spill_while_popping_keeps_fifo").preemption_bound(3),
         || {
-            let per_producer = scale(4, 200, 2000);
-            let ledger = Ledger::new(1, per_producer);
-            let (producer, mut consumer) = ring::with_capacity(capacity_for_run()).unwrap();
-            let handles = spawn_producers(&producer, &ledger, 1);
-            let mut got = Vec::new();
-            pop_concurrently(&mut consumer, &mut got, per_producer, 3);
-            for h in handles {
-                h.join().unwrap();
-            }
-            drain_quiescent(&mut consumer, &mut got);
-            assert_conserved_and_fifo(&got, 1, per_producer);
+            let consumer = run_producers_then_drain(1, scale(4, 200, 2000), capacity_for_run(), 3);
             assert!(
                 consumer.overflow_allocation() <= 2 * ring::OVERFLOW_RESERVE,
                 "overflow memory kept after drain"
             );
-            drop((producer, consumer));
-            ledger.assert_all_dropped_once();
         },
     );
 }
@@ -206,21 +207,8 @@ fn ring_c_slot_reuse_under_wraparound() {
     check(
         Model::new("ring_c_slot_reuse_under_wraparound").preemption_bound(3),
         || {
-            let producers = scale(1, 3, 3);
-            let per_producer = scale(3, 60, 600);
-            let ledger = Ledger::new(producers, per_producer);
-            let (producer, mut consumer) = ring::with_capacity(2).unwrap();
-            let handles = spawn_producers(&producer, &ledger, producers);
-            let mut got = Vec::new();
             // The slow consumer: one pop attempt between yields.
-            pop_concurrently(&mut consumer, &mut got, producers * per_producer, 4);
-            for h in handles {
-                h.join().unwrap();
-            }
-            drain_quiescent(&mut consumer, &mut got);
-            assert_conserved_and_fifo(&got, producers, per_producer);
-            drop((producer, consumer));
-            ledger.assert_all_dropped_once();
+            run_producers_then_drain(scale(1, 3, 3), scale(3, 60, 600), 2, 4);
         },
     );
 }
