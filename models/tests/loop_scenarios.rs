@@ -130,6 +130,14 @@ impl Stop {
     }
 }
 
+/// Joins the producer threads; returns (closures accepted, stop calls that won) summed over them.
+fn join_producers(threads: Vec<thread::JoinHandle<(usize, bool)>>) -> (usize, usize) {
+    threads.into_iter().fold((0, 0), |(accepted, wins), t| {
+        let (a, won) = t.join().unwrap();
+        (accepted + a, wins + usize::from(won))
+    })
+}
+
 /// Producer `p` submits its closures (`ledgers[p * per..][..per]`), microtasks on odd
 /// producers and macrotasks on even ones (so both rings are fed and closed concurrently). If
 /// `stop` is given, it stops the loop after `stop_after` of its own submits (or after all of
@@ -190,13 +198,7 @@ fn producers_with_random_stop(stop: Stop) {
         .collect();
     el.run().unwrap();
     assert_eq!(el.state(), LoopState::Terminated);
-    let mut accepted = 0;
-    let mut wins = 0;
-    for t in threads {
-        let (a, won) = t.join().unwrap();
-        accepted += a;
-        wins += usize::from(won);
-    }
+    let (accepted, wins) = join_producers(threads);
     assert_eq!(wins, 1, "the only stop call must win");
     let stats = el.stats();
     drop(el);
@@ -309,13 +311,7 @@ fn loop_scenarios_c_shutdown_races_close_with_work_in_flight() {
                 .collect();
             el.run().unwrap();
             assert_eq!(el.state(), LoopState::Terminated);
-            let mut accepted = 0;
-            let mut wins = 0;
-            for t in threads {
-                let (a, won) = t.join().unwrap();
-                accepted += a;
-                wins += usize::from(won);
-            }
+            let (accepted, mut wins) = join_producers(threads);
             wins += stoppers
                 .into_iter()
                 .map(|t| usize::from(t.join().unwrap()))
