@@ -80,6 +80,7 @@ pub fn model_loop() -> eventloop_core::EventLoop {
             spin_before_sleep: std::time::Duration::ZERO,
             ring_capacity: 2,
             max_tasks_per_tick: 4,
+            ..Default::default()
         })
         .build()
 }

@@ -288,6 +288,7 @@ fn random_config(rng: &mut Rng) -> Config {
         ring_capacity: rng.pick(&[2, 16, 4096]),
         spin_before_sleep: rng.pick(&[Duration::ZERO, Duration::from_micros(50)]),
         max_tasks_per_tick: rng.pick(&[1, 7, 1024]),
+        ..Config::default()
     }
 }
 

@@ -23,6 +23,8 @@ use core::fmt;
 use core::time::Duration;
 
 use super::Cx;
+use super::timers::{TimerIds, TimerRequest};
+use crate::clock::Clock;
 use crate::ring::{self, Producer};
 use crate::state::{BeginTermination, LoopState, StateCell};
 use crate::sync::atomic::{
@@ -31,6 +33,7 @@ use crate::sync::atomic::{
     fence,
 };
 use crate::sync::{Arc, Condvar, Mutex, Parker};
+use crate::timer::NestingPolicy;
 
 /// A task that may be submitted from any thread.
 pub type SendTask = Box<dyn for<'a> FnOnce(&Cx<'a>) + Send + 'static>;
@@ -80,6 +83,15 @@ pub struct LoopStats {
     /// Unparks issued by producers: at most one per sleep (de-duplicated). The one-time unpark
     /// of a termination that finds the loop asleep is not counted here.
     pub unparks: usize,
+    /// Timer callbacks run (each firing of an interval counts), to completion or to a caught
+    /// panic.
+    pub timers_fired: usize,
+    /// Timers cancelled by a clear (from any thread) before they fired (an interval: before it
+    /// fired again).
+    pub timers_cancelled: usize,
+    /// Timers cancelled by termination, and timer sets that arrived during it: their callbacks
+    /// were dropped unrun.
+    pub timers_dropped: usize,
 }
 
 #[derive(Default)]
@@ -91,6 +103,9 @@ pub(super) struct Counters {
     pub(super) sleeps: AtomicUsize,
     pub(super) parks: AtomicUsize,
     pub(super) unparks: AtomicUsize,
+    pub(super) timers_fired: AtomicUsize,
+    pub(super) timers_cancelled: AtomicUsize,
+    pub(super) timers_dropped: AtomicUsize,
 }
 
 impl Counters {
@@ -105,6 +120,14 @@ pub(super) struct Shared {
     pub(super) state: StateCell,
     pub(super) tasks: Producer<SendTask>,
     pub(super) microtasks: Producer<SendTask>,
+    /// Timer sets and clears from other threads (`timers` module).
+    pub(super) timer_requests: Producer<TimerRequest>,
+    /// The ID counter of every timer of this loop, whichever thread sets it.
+    pub(super) timer_ids: TimerIds,
+    /// The loop's clock: read by the loop, and by other threads to date the timers they set.
+    pub(super) clock: Box<dyn Clock>,
+    /// The nesting policy, for timers set from other threads (nesting level 0).
+    pub(super) timer_nesting: NestingPolicy,
     /// The wake token and de-duplication flag: cleared by the loop when a sleep begins (before
     /// it publishes Sleeping); set by the first producer that sees Sleeping, which then unparks.
     /// One clear per sleep, so at most one producer unpark per sleep. A terminator that wins
@@ -124,11 +147,21 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub(super) fn new(tasks: Producer<SendTask>, microtasks: Producer<SendTask>) -> Self {
+    pub(super) fn new(
+        tasks: Producer<SendTask>,
+        microtasks: Producer<SendTask>,
+        timer_requests: Producer<TimerRequest>,
+        clock: Box<dyn Clock>,
+        config: &super::Config,
+    ) -> Self {
         Self {
             state: StateCell::new(),
             tasks,
             microtasks,
+            timer_requests,
+            timer_ids: TimerIds::new(config.timer_id_limit),
+            clock,
+            timer_nesting: config.timer_nesting,
             wake_pending: AtomicBool::new(false),
             discard: AtomicBool::new(false),
             parker: Parker::new(),
@@ -138,15 +171,11 @@ impl Shared {
         }
     }
 
-    /// Pushes into one of the loop's rings and wakes the loop if it sleeps.
+    /// Pushes into one of the loop's rings and wakes the loop if it sleeps. A refused item (the
+    /// ring is closed: termination began) is handed back.
     #[inline]
-    pub(super) fn admit(
-        &self,
-        ring: &Producer<SendTask>,
-        task: SendTask,
-    ) -> Result<(), Rejected<SendTask>> {
-        ring.push(task)
-            .map_err(|ring::PushError(task)| Rejected(task))?;
+    pub(super) fn admit<T>(&self, ring: &Producer<T>, item: T) -> Result<(), T> {
+        ring.push(item).map_err(|ring::PushError(item)| item)?;
         self.wake_after_publish();
         Ok(())
     }
@@ -183,6 +212,7 @@ impl Shared {
         // Stop admission first: after this returns, every push is refused (ring close).
         self.tasks.close();
         self.microtasks.close();
+        self.timer_requests.close();
         match self.state.begin_termination() {
             BeginTermination::Won { from } => {
                 if from == LoopState::Sleeping {
@@ -218,6 +248,9 @@ impl Shared {
             sleeps: c.sleeps.load(Relaxed),
             parks: c.parks.load(Relaxed),
             unparks: c.unparks.load(Relaxed),
+            timers_fired: c.timers_fired.load(Relaxed),
+            timers_cancelled: c.timers_cancelled.load(Relaxed),
+            timers_dropped: c.timers_dropped.load(Relaxed),
         }
     }
 }
@@ -237,7 +270,9 @@ impl Handle {
     where
         F: for<'a> FnOnce(&Cx<'a>) + Send + 'static,
     {
-        self.shared.admit(&self.shared.tasks, Box::new(task))
+        self.shared
+            .admit(&self.shared.tasks, Box::new(task))
+            .map_err(Rejected)
     }
 
     /// Queues a microtask: it runs at the loop's next microtask checkpoint.
@@ -250,6 +285,7 @@ impl Handle {
     {
         self.shared
             .admit(&self.shared.microtasks, Box::new(microtask))
+            .map_err(Rejected)
     }
 
     /// Graceful shutdown: stops admission at once, then the loop runs everything already

@@ -27,6 +27,7 @@
 //! - **Panics** in callbacks are caught, counted, and reported to the panic hook; the loop goes on.
 
 mod handle;
+mod timers;
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -37,12 +38,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use handle::{Counters, Shared};
 pub use handle::{Handle, LoopStats, Rejected, SendTask};
+pub use timers::{ClearOutcome, ClearTicket, IntervalTask, SendIntervalTask, WaitOnLoopThread};
+use timers::{TimerCallback, TimerRequest};
 
 use crate::clock::{Clock, SystemClock};
 use crate::ring::{self, Consumer, PopError};
 use crate::state::{LoopState, Transition};
 use crate::sync::atomic::{Ordering::SeqCst, fence};
 use crate::sync::{Arc, hint};
+use crate::timer::{MAX_TIMER_ID, NestingPolicy, TimerError, TimerId, TimerPool};
 
 /// A task queued on the loop thread; it may capture `!Send` data.
 pub type LocalTask = Box<dyn for<'a> FnOnce(&Cx<'a>) + 'static>;
@@ -58,8 +62,15 @@ pub struct Config {
     /// request/response pair avoid it, at the cost of that much CPU per idle transition.
     /// Default 50 µs; `Duration::ZERO` parks at once.
     pub spin_before_sleep: Duration,
-    /// Slots of each lock-free ring (remote macrotasks, remote microtasks). Default 4096.
+    /// Slots of each lock-free ring (remote macrotasks, remote microtasks). Default 4096. The
+    /// ring of timer requests from other threads has at most 256 (it spills into its overflow
+    /// like the others).
     pub ring_capacity: usize,
+    /// The HTML timer nesting clamp (level > 5 ⇒ delay ≥ 4 ms); on by default.
+    pub timer_nesting: NestingPolicy,
+    /// The largest timer ID ([`MAX_TIMER_ID`] = 2^53 − 1 by default, capped there). A small
+    /// limit is for tests of ID exhaustion.
+    pub timer_id_limit: u64,
 }
 
 impl Default for Config {
@@ -68,6 +79,8 @@ impl Default for Config {
             max_tasks_per_tick: 1024,
             spin_before_sleep: Duration::from_micros(50),
             ring_capacity: ring::DEFAULT_CAPACITY,
+            timer_nesting: NestingPolicy::default(),
+            timer_id_limit: MAX_TIMER_ID,
         }
     }
 }
@@ -88,7 +101,10 @@ pub enum CallbackKind {
     Task,
     /// A microtask.
     Microtask,
-    /// The destructor of a task or microtask that `close` dropped unrun.
+    /// A timer's callback.
+    Timer,
+    /// The destructor of a task or microtask that `close` dropped unrun, or of a timer's
+    /// callback (dropped when the timer is done, cleared, or cancelled by termination).
     Destructor,
 }
 
@@ -175,18 +191,24 @@ impl Builder {
         let capacity = self.config.ring_capacity;
         let (tasks_in, tasks_out) = ring::with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"));
         let (micro_in, micro_out) = ring::with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"));
+        let (timers_in, timers_out) =
+            ring::with_capacity(capacity.min(256)).unwrap_or_else(|e| panic!("{e}"));
         let now = self.clock.now();
+        let shared = Shared::new(tasks_in, micro_in, timers_in, self.clock, &self.config);
         EventLoop {
-            shared: Arc::new(Shared::new(tasks_in, micro_in)),
+            shared: Arc::new(shared),
             local: Local {
                 tasks: RefCell::new(VecDeque::new()),
                 microtasks: RefCell::new(VecDeque::new()),
                 remote_tasks: RefCell::new(tasks_out),
                 remote_microtasks: RefCell::new(micro_out),
+                timers: RefCell::new(TimerPool::new()),
+                timer_requests: RefCell::new(timers_out),
+                nesting: Cell::new(0),
+                firing_interval: Cell::new(false),
                 prefer_remote: Cell::new(false),
                 unflushed_tasks: Cell::new(0),
                 unflushed_microtasks: Cell::new(0),
-                clock: self.clock,
                 now: Cell::new(now),
                 panic_hook: RefCell::new(self.panic_hook),
                 config: self.config,
@@ -208,13 +230,20 @@ struct Local {
     microtasks: RefCell<VecDeque<LocalTask>>,
     remote_tasks: RefCell<Consumer<SendTask>>,
     remote_microtasks: RefCell<Consumer<SendTask>>,
+    /// The loop's timers (IDs from `Shared::timer_ids`, so `schedule_with_id` only).
+    timers: RefCell<TimerPool<TimerCallback>>,
+    /// Timer sets and clears from other threads.
+    timer_requests: RefCell<Consumer<TimerRequest>>,
+    /// The HTML timer nesting level of the running callback (0 outside timer callbacks).
+    nesting: Cell<u32>,
+    /// Whether the running timer callback is an interval's (for `Cx::clear_timer` on itself).
+    firing_interval: Cell<bool>,
     /// Which source the next macrotask comes from when both have work (alternation).
     prefer_remote: Cell<bool>,
     /// Callbacks run since the counters were last published to `Shared` (once per tick: an
     /// atomic add per callback would cost more than some callbacks do).
     unflushed_tasks: Cell<usize>,
     unflushed_microtasks: Cell<usize>,
-    clock: Box<dyn Clock>,
     /// The tick time: read from the clock at the start of every tick and after every sleep.
     now: Cell<Duration>,
     panic_hook: RefCell<Option<PanicHook>>,
@@ -292,6 +321,72 @@ impl Cx<'_> {
     }
 }
 
+/// The loop-thread machinery every kind of callback shares.
+impl Cx<'_> {
+    /// Whether `close` has been called: from then on nothing more is run.
+    #[inline]
+    pub(super) fn discarding(&self) -> bool {
+        // SeqCst: pairs with the store in `Shared::terminate` (a plain load on x86).
+        self.shared.discard.load(SeqCst)
+    }
+
+    /// The microtask checkpoint: runs microtasks until both queues are empty (microtasks queued
+    /// by microtasks run here too). A remote microtask still being written (`Pending`) is left
+    /// for later: its producer wakes the loop after publishing it.
+    pub(super) fn checkpoint(&self) -> usize {
+        let mut ran = 0;
+        loop {
+            let next = self.local.microtasks.borrow_mut().pop_front();
+            let next = next.or_else(|| {
+                self.local
+                    .remote_microtasks
+                    .borrow_mut()
+                    .pop()
+                    .map(to_local)
+            });
+            let Some(microtask) = next else { return ran };
+            if self.discarding() {
+                // `close` stops the checkpoint: this and the rest are dropped and counted.
+                self.discard(microtask);
+                return ran;
+            }
+            self.guarded(CallbackKind::Microtask, || microtask(self));
+            self.local
+                .unflushed_microtasks
+                .set(self.local.unflushed_microtasks.get() + 1);
+            ran += 1;
+        }
+    }
+
+    /// Runs a callback, containing and reporting a panic.
+    pub(super) fn guarded(&self, kind: CallbackKind, callback: impl FnOnce()) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
+            Counters::add(&self.shared.counters.panics, 1);
+            let report = PanicReport { kind, payload };
+            // The hook is taken out while it runs, so a hook that panics (contained below) or
+            // re-enters cannot hit a held borrow.
+            let hook = self.local.panic_hook.borrow_mut().take();
+            match hook {
+                Some(mut hook) => {
+                    let _ = catch_unwind(AssertUnwindSafe(|| hook(report)));
+                    *self.local.panic_hook.borrow_mut() = Some(hook);
+                }
+                None => std::eprintln!(
+                    "eventloop: a {kind:?} panicked: {}",
+                    report.message().unwrap_or("(non-string payload)")
+                ),
+            }
+        }
+    }
+
+    /// Drops a task that `close` leaves unrun, counting it. Its destructor is user code: a panic
+    /// there is contained and reported like a callback's, so termination always completes.
+    pub(super) fn discard(&self, task: LocalTask) {
+        Counters::add(&self.shared.counters.discarded, 1);
+        self.guarded(CallbackKind::Destructor, move || drop(task));
+    }
+}
+
 impl fmt::Debug for Cx<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cx")
@@ -349,6 +444,52 @@ impl EventLoop {
         F: for<'a> FnOnce(&Cx<'a>) + 'static,
     {
         self.cx().queue_microtask(microtask)
+    }
+
+    /// `setTimeout` from the owning thread, before or between runs (see [`Cx::set_timeout`]).
+    ///
+    /// # Errors
+    /// As [`Cx::set_timeout`].
+    pub fn set_timeout<F>(
+        &self,
+        delay: Duration,
+        callback: F,
+    ) -> Result<TimerId, TimerError<LocalTask>>
+    where
+        F: for<'a> FnOnce(&Cx<'a>) + 'static,
+    {
+        self.cx().set_timeout(delay, callback)
+    }
+
+    /// `setInterval` from the owning thread, before or between runs (see [`Cx::set_interval`]).
+    ///
+    /// # Errors
+    /// As [`Cx::set_timeout`].
+    pub fn set_interval<F>(
+        &self,
+        period: Duration,
+        callback: F,
+    ) -> Result<TimerId, TimerError<IntervalTask>>
+    where
+        F: for<'a> FnMut(&Cx<'a>) + 'static,
+    {
+        self.cx().set_interval(period, callback)
+    }
+
+    /// Clears a timer from the owning thread (see [`Cx::clear_timer`]). Requests from other
+    /// threads that the loop has not applied yet are applied first, so a timer set through a
+    /// [`Handle`] before this call can be cleared by it.
+    pub fn clear_timer(&self, id: TimerId) -> ClearOutcome {
+        let cx = self.cx();
+        cx.apply_timer_requests();
+        cx.clear_timer(id)
+    }
+
+    /// The earliest deadline among pending timers, on the loop's clock (for hosts that drive the
+    /// loop with [`EventLoop::run_until_idle`] and their own sleep). Requests from other threads
+    /// the loop has not applied yet are not included.
+    pub fn next_timer_deadline(&self) -> Option<Duration> {
+        self.cx().next_timer_deadline()
     }
 
     /// The loop's state.
@@ -422,8 +563,12 @@ impl EventLoop {
             if self.tick() > 0 || self.has_ready_work() {
                 continue;
             }
+            let deadline = self.local.timers.borrow().next_deadline();
+            if deadline.is_some_and(|deadline| deadline <= self.shared.clock.now()) {
+                continue; // a timer is due: the next tick's pass fires it
+            }
             match idle {
-                Idle::Park => self.sleep(None),
+                Idle::Park => self.sleep(deadline),
                 // A lost publication means Terminating: the next round finishes.
                 Idle::Return if self.begin_sleep() => return Ok(()),
                 Idle::Return => {}
@@ -447,18 +592,26 @@ impl EventLoop {
                 Transition::Lost { .. } | Transition::Forbidden => continue,
             }
         }
-        self.local.now.set(self.local.clock.now());
+        self.local.now.set(self.shared.clock.now());
         Ok(())
     }
 
-    /// One tick: refresh the tick time, then up to `max_tasks_per_tick` macrotasks, each
-    /// followed by a full checkpoint; then a checkpoint for microtasks that arrived on their own.
-    /// Returns the number of callbacks run.
+    /// One tick: refresh the tick time; the timer pass (requests from other threads, then the
+    /// timers due now, each followed by a checkpoint; `timers` module); then up to
+    /// `max_tasks_per_tick` macrotasks, each followed by a full checkpoint; then a checkpoint for
+    /// microtasks that arrived on their own. Returns the number of callbacks run (and timer
+    /// requests applied).
     fn tick(&self) -> usize {
-        self.local.now.set(self.local.clock.now());
+        self.local.now.set(self.shared.clock.now());
         let cx = self.cx();
-        let mut ran = 0;
-        while ran < self.local.config.max_tasks_per_tick {
+        let mut ran = cx.run_timers();
+        if self.shared.state.load() == LoopState::Terminating {
+            self.flush_counters();
+            return ran.max(1);
+        }
+        let mut tasks = 0;
+        while tasks < self.local.config.max_tasks_per_tick {
+            tasks += 1;
             let Some(task) = self.next_task() else { break };
             ran += self.run_task(&cx, task);
             if self.shared.state.load() == LoopState::Terminating {
@@ -466,7 +619,7 @@ impl EventLoop {
                 return ran.max(1);
             }
         }
-        ran += self.checkpoint(&cx);
+        ran += cx.checkpoint();
         self.flush_counters();
         ran
     }
@@ -477,23 +630,16 @@ impl EventLoop {
     /// If one of those microtasks (or another thread) called `close`, the task is not run: it is
     /// dropped and counted as discarded, like everything else `close` finds unrun.
     fn run_task(&self, cx: &Cx<'_>, task: LocalTask) -> usize {
-        let before = self.checkpoint(cx);
-        if self.discarding() {
-            self.discard(task);
+        let before = cx.checkpoint();
+        if self.cx().discarding() {
+            self.cx().discard(task);
             return before;
         }
-        self.guarded(CallbackKind::Task, || task(cx));
+        cx.guarded(CallbackKind::Task, || task(cx));
         self.local
             .unflushed_tasks
             .set(self.local.unflushed_tasks.get() + 1);
-        before + 1 + self.checkpoint(cx)
-    }
-
-    /// Whether `close` has been called: from then on nothing more is run.
-    #[inline]
-    fn discarding(&self) -> bool {
-        // SeqCst: pairs with the store in `Shared::terminate` (a plain load on x86).
-        self.shared.discard.load(SeqCst)
+        before + 1 + cx.checkpoint()
     }
 
     /// The next macrotask, alternating between the loop-local queue and the remote ring.
@@ -509,61 +655,13 @@ impl EventLoop {
         }
     }
 
-    /// The microtask checkpoint: runs microtasks until both queues are empty (microtasks queued
-    /// by microtasks run here too). A remote microtask still being written (`Pending`) is left
-    /// for later: its producer wakes the loop after publishing it.
-    fn checkpoint(&self, cx: &Cx<'_>) -> usize {
-        let mut ran = 0;
-        loop {
-            let next = self.local.microtasks.borrow_mut().pop_front();
-            let next = next.or_else(|| {
-                self.local
-                    .remote_microtasks
-                    .borrow_mut()
-                    .pop()
-                    .map(to_local)
-            });
-            let Some(microtask) = next else { return ran };
-            if self.discarding() {
-                // `close` stops the checkpoint: this and the rest are dropped and counted.
-                self.discard(microtask);
-                return ran;
-            }
-            self.guarded(CallbackKind::Microtask, || microtask(cx));
-            self.local
-                .unflushed_microtasks
-                .set(self.local.unflushed_microtasks.get() + 1);
-            ran += 1;
-        }
-    }
-
-    /// Runs a callback, containing and reporting a panic.
-    fn guarded(&self, kind: CallbackKind, callback: impl FnOnce()) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
-            Counters::add(&self.shared.counters.panics, 1);
-            let report = PanicReport { kind, payload };
-            // The hook is taken out while it runs, so a hook that panics (contained below) or
-            // re-enters cannot hit a held borrow.
-            let hook = self.local.panic_hook.borrow_mut().take();
-            match hook {
-                Some(mut hook) => {
-                    let _ = catch_unwind(AssertUnwindSafe(|| hook(report)));
-                    *self.local.panic_hook.borrow_mut() = Some(hook);
-                }
-                None => std::eprintln!(
-                    "eventloop: a {kind:?} panicked: {}",
-                    report.message().unwrap_or("(non-string payload)")
-                ),
-            }
-        }
-    }
-
     /// Whether a queue holds work that a pop would return now (proofs/wake.md, W2).
     fn has_ready_work(&self) -> bool {
         !self.local.tasks.borrow().is_empty()
             || !self.local.microtasks.borrow().is_empty()
             || self.local.remote_tasks.borrow().is_ready()
             || self.local.remote_microtasks.borrow().is_ready()
+            || self.local.timer_requests.borrow().is_ready()
     }
 
     /// Begins a sleep (W2.1–W2.2): clears the wake token, counts the sleep, and publishes
@@ -591,16 +689,22 @@ impl EventLoop {
         }
     }
 
-    /// The loop side of the wake protocol (W2). Returns when there may be work, or the loop is
-    /// terminating. `timeout` bounds the park (the next timer deadline, with timers).
-    fn sleep(&self, timeout: Option<Duration>) {
+    /// The loop side of the wake protocol (W2). Returns when there may be work, the loop is
+    /// terminating, or `deadline` (the earliest timer's, on the loop's clock) has come: the
+    /// sleep never lasts past it.
+    fn sleep(&self, deadline: Option<Duration>) {
+        let clock = &*self.shared.clock;
+        let reached = |deadline: Option<Duration>| deadline.is_some_and(|d| clock.now() >= d);
         // Bounded spin: poll the queues for up to `spin_before_sleep` before paying for a park.
         let spin = self.local.config.spin_before_sleep;
         if !spin.is_zero() {
-            let start = self.local.clock.now();
+            let start = clock.now();
             let mut rounds = 0u32;
-            while self.local.clock.now().saturating_sub(start) < spin {
-                if self.has_ready_work() || self.shared.state.load() != LoopState::Running {
+            while clock.now().saturating_sub(start) < spin {
+                if self.has_ready_work()
+                    || self.shared.state.load() != LoopState::Running
+                    || reached(deadline)
+                {
                     return;
                 }
                 rounds += 1;
@@ -618,15 +722,27 @@ impl EventLoop {
         // publication (pairs with the producers' fence in `Shared::wake_after_publish`).
         fence(SeqCst);
         if !self.has_ready_work() {
-            Counters::add(&self.shared.counters.parks, 1);
             // Park until a producer or terminator has set `wake_pending` (and unparked us), or the
-            // timeout passes. The flag, not the parker's token, decides: a parker may return
+            // deadline passes. The flag, not the parker's token, decides: a parker may return
             // spuriously (thread park may), and we re-check.
+            let mut parked = false;
             // SeqCst: pairs with the swap in `Shared::unpark_once`.
             while !self.shared.wake_pending.load(SeqCst) {
+                // The time left is computed now, after the spin: never past the deadline.
+                let timeout = match deadline {
+                    None => None,
+                    Some(deadline) => match deadline.checked_sub(clock.now()) {
+                        Some(left) if !left.is_zero() => Some(left),
+                        _ => break,
+                    },
+                };
+                if !parked {
+                    Counters::add(&self.shared.counters.parks, 1);
+                    parked = true;
+                }
                 self.shared.parker.park(timeout);
                 if timeout.is_some() {
-                    break;
+                    break; // timed out, or woken: `drive` looks again either way
                 }
             }
         }
@@ -641,17 +757,20 @@ impl EventLoop {
             } => {}
             other => unreachable!("sleeping loop in unexpected state: {other:?}"),
         }
-        self.local.now.set(self.local.clock.now());
+        // The tick time is refreshed after every sleep.
+        self.local.now.set(clock.now());
     }
 
     /// Termination, on the loop thread: drain (or, after `close`, discard) everything admitted,
     /// then the single Terminating → Terminated transition, then wake `wait_terminated` callers.
     fn finish(&self) {
         // Drained work sees a current tick time, also when termination came before `run`.
-        self.local.now.set(self.local.clock.now());
+        self.local.now.set(self.shared.clock.now());
         let cx = self.cx();
+        // Pending timers are cancelled: their callbacks are dropped (and counted), not run.
+        cx.drop_all_timers();
         loop {
-            if self.discarding() {
+            if self.cx().discarding() {
                 self.discard_all();
                 break;
             }
@@ -659,18 +778,28 @@ impl EventLoop {
                 self.run_task(&cx, task);
                 continue;
             }
-            if self.checkpoint(&cx) > 0 {
+            if cx.checkpoint() > 0 {
                 continue;
             }
             // Nothing ready. Done only once both rings report Closed (every admitted push has
             // been popped); `Pending` means a producer is between its claim and its publish.
             let tasks = self.local.remote_tasks.borrow_mut().try_pop();
             let micro = self.local.remote_microtasks.borrow_mut().try_pop();
+            let timer = self.local.timer_requests.borrow_mut().try_pop();
             let closed = matches!(
-                (&tasks, &micro),
-                (Err(PopError::Closed), Err(PopError::Closed))
+                (&tasks, &micro, &timer),
+                (
+                    Err(PopError::Closed),
+                    Err(PopError::Closed),
+                    Err(PopError::Closed)
+                )
             );
             let mut progressed = false;
+            if let Ok(request) = timer {
+                // Applied in termination mode: a set is dropped, a clear answers `Terminated`.
+                cx.apply_timer_request(request);
+                progressed = true;
+            }
             if let Ok(task) = tasks {
                 // The oldest remote task: it goes first.
                 self.local.tasks.borrow_mut().push_front(to_local(task));
@@ -705,13 +834,6 @@ impl EventLoop {
         self.shared.mark_finished();
     }
 
-    /// Drops a task that `close` leaves unrun, counting it. Its destructor is user code: a panic
-    /// there is contained and reported like a callback's, so termination always completes.
-    fn discard(&self, task: LocalTask) {
-        Counters::add(&self.shared.counters.discarded, 1);
-        self.guarded(CallbackKind::Destructor, move || drop(task));
-    }
-
     /// `close`: drop everything admitted and not yet run, counting it.
     fn discard_all(&self) {
         loop {
@@ -719,14 +841,26 @@ impl EventLoop {
             let micro: VecDeque<LocalTask> =
                 core::mem::take(&mut *self.local.microtasks.borrow_mut());
             for task in tasks.into_iter().chain(micro) {
-                self.discard(task);
+                self.cx().discard(task);
             }
             let mut done = true;
+            loop {
+                let popped = self.local.timer_requests.borrow_mut().try_pop();
+                match popped {
+                    // Termination mode: a set is dropped and counted, a clear answers.
+                    Ok(request) => self.cx().apply_timer_request(request),
+                    Err(PopError::Closed) => break,
+                    Err(PopError::Empty | PopError::Pending) => {
+                        done = false;
+                        break;
+                    }
+                }
+            }
             for ring in [&self.local.remote_tasks, &self.local.remote_microtasks] {
                 loop {
                     let popped = ring.borrow_mut().try_pop();
                     match popped {
-                        Ok(task) => self.discard(to_local(task)),
+                        Ok(task) => self.cx().discard(to_local(task)),
                         Err(PopError::Closed) => break,
                         Err(PopError::Empty | PopError::Pending) => {
                             done = false;
@@ -782,3 +916,6 @@ mod assertions {
 
 #[cfg(all(test, not(loom), not(feature = "shuttle")))]
 mod tests;
+
+#[cfg(all(test, not(loom), not(feature = "shuttle")))]
+mod timer_tests;

@@ -1,6 +1,7 @@
 //! loom primitives: every interleaving within the model's preemption bound, under C11.
 
 pub(crate) mod atomic {
+    pub(crate) use loom::sync::atomic::AtomicU64;
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 }
 

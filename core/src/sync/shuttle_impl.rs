@@ -6,6 +6,7 @@
 //! cell (a write with anything) panics with "data race".
 
 pub(crate) mod atomic {
+    pub(crate) use shuttle::sync::atomic::AtomicU64;
     pub(crate) use shuttle::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 }
 

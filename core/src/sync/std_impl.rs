@@ -1,6 +1,8 @@
 //! Production primitives: `core`/`alloc`, and `std` when the feature is on.
 
 pub(crate) mod atomic {
+    #[cfg(target_has_atomic = "64")]
+    pub(crate) use core::sync::atomic::AtomicU64;
     pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 }
 

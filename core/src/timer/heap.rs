@@ -42,7 +42,7 @@ impl Entry {
         Duration::new(self.secs, self.nanos)
     }
 
-    #[cfg(all(test, not(loom), not(feature = "shuttle")))]
+    #[inline]
     pub(super) fn seq(&self) -> u64 {
         self.seq
     }

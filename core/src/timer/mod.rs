@@ -103,7 +103,8 @@ pub use delay::{
     MAX_JS_DELAY_MS, NESTED_MIN_DELAY, NESTING_CLAMP_LEVEL, NestingPolicy, normalize_js_delay_ms,
 };
 pub use pool::{
-    Cancel, Due, FiringToken, MAX_TIMER_ID, Rearm, TimerError, TimerId, TimerKind, TimerPool,
+    Cancel, Due, FiringToken, MAX_TIMER_ID, PassMark, Rearm, TimerError, TimerId, TimerKind,
+    TimerPool,
 };
 
 /// Arity of the pool's heap (see "Complexity and memory").

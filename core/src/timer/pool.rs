@@ -68,13 +68,31 @@ pub enum TimerError<F> {
     IdsExhausted(F),
     /// The pool already holds `u32::MAX − 1` slots (live or firing timers).
     TooManyTimers(F),
+    /// [`TimerPool::schedule_with_id`] was given the ID of a live timer.
+    IdInUse(F),
+    /// The event loop is terminating or terminated, so it takes no more timers (the driver's
+    /// error; a bare pool never returns it).
+    Terminated(F),
 }
 
 impl<F> TimerError<F> {
     /// The callback that was not scheduled.
     pub fn into_callback(self) -> F {
         match self {
-            TimerError::IdsExhausted(callback) | TimerError::TooManyTimers(callback) => callback,
+            TimerError::IdsExhausted(callback)
+            | TimerError::TooManyTimers(callback)
+            | TimerError::IdInUse(callback)
+            | TimerError::Terminated(callback) => callback,
+        }
+    }
+
+    /// The same error carrying `f(callback)` (for wrappers that box or unbox the callback).
+    pub fn map<G>(self, f: impl FnOnce(F) -> G) -> TimerError<G> {
+        match self {
+            TimerError::IdsExhausted(callback) => TimerError::IdsExhausted(f(callback)),
+            TimerError::TooManyTimers(callback) => TimerError::TooManyTimers(f(callback)),
+            TimerError::IdInUse(callback) => TimerError::IdInUse(f(callback)),
+            TimerError::Terminated(callback) => TimerError::Terminated(f(callback)),
         }
     }
 }
@@ -84,6 +102,8 @@ impl<F> fmt::Debug for TimerError<F> {
         match self {
             TimerError::IdsExhausted(_) => f.write_str("IdsExhausted(..)"),
             TimerError::TooManyTimers(_) => f.write_str("TooManyTimers(..)"),
+            TimerError::IdInUse(_) => f.write_str("IdInUse(..)"),
+            TimerError::Terminated(_) => f.write_str("Terminated(..)"),
         }
     }
 }
@@ -93,6 +113,10 @@ impl<F> fmt::Display for TimerError<F> {
         match self {
             TimerError::IdsExhausted(_) => f.write_str("timer IDs exhausted"),
             TimerError::TooManyTimers(_) => f.write_str("too many timers in one pool"),
+            TimerError::IdInUse(_) => f.write_str("the timer ID is already in use"),
+            TimerError::Terminated(_) => {
+                f.write_str("the event loop has stopped taking timers; the callback is handed back")
+            }
         }
     }
 }
@@ -172,6 +196,11 @@ impl<F> fmt::Debug for Due<F> {
             .finish_non_exhaustive()
     }
 }
+
+/// Where a pass over the due timers began, in scheduling order: see
+/// [`TimerPool::take_due_before`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassMark(u64);
 
 /// How [`TimerPool::finish`] re-arms an interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,6 +373,46 @@ impl<F> TimerPool<F> {
         // No failure past this point.
         self.issued += 1;
         let id = TimerId(NonZeroU64::new(self.issued).unwrap_or_else(|| unreachable!("≥ 1")));
+        self.insert(id, deadline, callback, kind, nesting);
+        Ok(id)
+    }
+
+    /// Like [`schedule`](Self::schedule), under an ID the caller allocated (the event loop
+    /// allocates IDs from a counter shared with other threads, so that a timer set from another
+    /// thread has its ID at once). The pool's own counter is neither used nor checked: a caller
+    /// of this method must never reuse an ID, and should not also call `schedule` on the same
+    /// pool (its counter would issue the caller's IDs again once they are dead).
+    ///
+    /// # Errors
+    /// [`TimerError::IdInUse`] if `id` names a live timer; [`TimerError::TooManyTimers`]. On
+    /// error nothing changed and the callback comes back.
+    pub fn schedule_with_id(
+        &mut self,
+        id: TimerId,
+        deadline: Duration,
+        callback: F,
+        kind: TimerKind,
+        nesting: u32,
+    ) -> Result<(), TimerError<F>> {
+        if self.ids.contains_key(&id.get()) {
+            return Err(TimerError::IdInUse(callback));
+        }
+        if self.free == NIL && self.slots.len() >= MAX_SLOTS {
+            return Err(TimerError::TooManyTimers(callback));
+        }
+        self.insert(id, deadline, callback, kind, nesting);
+        Ok(())
+    }
+
+    /// Stores and arms a timer whose ID is new and for which a slot is available.
+    fn insert(
+        &mut self,
+        id: TimerId,
+        deadline: Duration,
+        callback: F,
+        kind: TimerKind,
+        nesting: u32,
+    ) {
         let period = match kind {
             TimerKind::Timeout => None,
             TimerKind::Interval { period } => Some(period),
@@ -358,7 +427,6 @@ impl<F> TimerPool<F> {
         let previous = self.ids.insert(id.get(), slot);
         debug_assert!(previous.is_none(), "IDs are never reused");
         self.arm(slot, deadline);
-        Ok(id)
     }
 
     /// Cancels timer `id`. O(log n): one map removal and one heap removal by position.
@@ -399,8 +467,24 @@ impl<F> TimerPool<F> {
     /// hands out its callback. The slot stays reserved (holding no callback) until
     /// [`finish`](Self::finish); the ID stays live until then (or until cancelled). O(log n).
     pub fn take_due(&mut self, now: Duration) -> Option<Due<F>> {
+        self.take_due_before(now, PassMark(u64::MAX))
+    }
+
+    /// A mark for one pass over the due timers: [`take_due_before`](Self::take_due_before) with
+    /// this mark hands out only timers armed (scheduled or re-armed) before the mark was taken.
+    pub fn pass_mark(&self) -> PassMark {
+        PassMark(self.seq)
+    }
+
+    /// Like [`take_due`](Self::take_due), but only a timer armed before `mark` was taken: a
+    /// timer that a callback of this pass scheduled (even with a zero delay), or an interval it
+    /// re-armed, waits for a later pass. The pass ends at the first timer in firing order that
+    /// is not due or not older than the mark. That loses nothing: a timer armed after the mark
+    /// has a deadline at or after the pass's `now` (with a monotonic clock), so it comes after
+    /// every timer the pass could still take.
+    pub fn take_due_before(&mut self, now: Duration, mark: PassMark) -> Option<Due<F>> {
         let root = *self.heap.peek()?;
-        if root.deadline() > now {
+        if root.deadline() > now || root.seq() >= mark.0 {
             return None;
         }
         let slot = root.slot;

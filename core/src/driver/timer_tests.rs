@@ -1,0 +1,477 @@
+//! Timers in the driver, on one thread with a [`ManualClock`] (plus other threads where the
+//! point is a set or a clear from a [`Handle`]). The pool alone is tested in `timer::tests`;
+//! interleavings in `models/tests/timers.rs`; JS order in `tests/conformance/`.
+
+use super::*;
+use crate::clock::ManualClock;
+use alloc::format;
+use alloc::rc::Rc;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+#[derive(Clone, Default)]
+struct Log(Rc<RefCell<Vec<String>>>);
+
+impl Log {
+    fn push(&self, event: impl AsRef<str>) {
+        self.0.borrow_mut().push(event.as_ref().to_string());
+    }
+    fn take(&self) -> Vec<String> {
+        core::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn manual_loop(config: Config) -> (EventLoop, ManualClock) {
+    let clock = ManualClock::new();
+    let el = EventLoop::builder()
+        .clock(clock.clone())
+        .config(Config {
+            spin_before_sleep: Duration::ZERO,
+            ..config
+        })
+        .panic_hook(|_| {})
+        .build();
+    (el, clock)
+}
+
+/// Virtual time: run what is ready, then jump the clock to the next deadline, until no timer is
+/// left (callbacks take no time unless they advance the clock themselves).
+fn run_virtual(el: &mut EventLoop, clock: &ManualClock) {
+    loop {
+        el.run_until_idle().unwrap();
+        match el.next_timer_deadline() {
+            Some(deadline) => clock.advance_to(deadline),
+            None => return,
+        }
+    }
+}
+
+/// Counts drops of the value it is captured in.
+#[derive(Clone)]
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+}
+
+fn drop_counter() -> (DropCounter, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    (DropCounter(Arc::clone(&count)), count)
+}
+
+#[test]
+fn equal_deadlines_fire_in_scheduling_order_each_followed_by_a_checkpoint() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let log = Log::default();
+    for (name, delay) in [("a", 5), ("b", 3), ("c", 5), ("d", 3)] {
+        let log = log.clone();
+        el.set_timeout(ms(delay), move |cx| {
+            log.push(name);
+            let log = log.clone();
+            cx.queue_microtask(move |_| log.push(format!("{name}.micro")))
+                .unwrap();
+        })
+        .unwrap();
+    }
+    run_virtual(&mut el, &clock);
+    assert_eq!(
+        log.take(),
+        [
+            "b", "b.micro", "d", "d.micro", "a", "a.micro", "c", "c.micro"
+        ]
+    );
+    assert_eq!(el.stats().timers_fired, 4);
+}
+
+#[test]
+fn a_zero_delay_timer_set_by_a_timer_runs_in_a_later_pass_after_the_ticks_tasks() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let log = Log::default();
+    let l = log.clone();
+    el.set_timeout(ms(1), move |cx| {
+        l.push("timer 1");
+        let inner = l.clone();
+        cx.set_timeout(Duration::ZERO, move |_| inner.push("timer 0ms"))
+            .unwrap();
+        let inner = l.clone();
+        cx.submit(move |_| inner.push("task")).unwrap();
+    })
+    .unwrap();
+    let l = log.clone();
+    el.set_timeout(ms(1), move |_| l.push("timer 2")).unwrap();
+    run_virtual(&mut el, &clock);
+    // The 0 ms timer is due at once, but the pass that set it does not take it: timer 2 (armed
+    // before the pass) goes first, then the tick's task, then a new pass.
+    assert_eq!(log.take(), ["timer 1", "timer 2", "task", "timer 0ms"]);
+}
+
+#[test]
+fn timers_go_before_the_ticks_tasks() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let log = Log::default();
+    let l = log.clone();
+    el.submit(move |_| l.push("task")).unwrap();
+    let l = log.clone();
+    el.set_timeout(Duration::ZERO, move |_| l.push("timer"))
+        .unwrap();
+    run_virtual(&mut el, &clock);
+    assert_eq!(log.take(), ["timer", "task"]);
+}
+
+#[test]
+fn no_timer_fires_before_its_deadline_also_after_a_long_callback() {
+    // The tick time is read when the tick starts; a callback that takes 100 ms and then sets a
+    // 10 ms timer must not get a deadline computed from that stale time.
+    let (mut el, clock) = manual_loop(Config::default());
+    let fired_at = Rc::new(Cell::new(None));
+    let c = clock.clone();
+    let f = Rc::clone(&fired_at);
+    el.submit(move |cx| {
+        c.advance(ms(100)); // a long callback
+        let c = c.clone();
+        cx.set_timeout(ms(10), move |_| f.set(Some(c.now())))
+            .unwrap();
+    })
+    .unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(fired_at.get(), None, "fired early");
+    assert_eq!(el.next_timer_deadline(), Some(ms(110)));
+    clock.advance_to(ms(109));
+    el.run_until_idle().unwrap();
+    assert_eq!(fired_at.get(), None, "fired early");
+    clock.advance_to(ms(110));
+    el.run_until_idle().unwrap();
+    assert_eq!(fired_at.get(), Some(ms(110)));
+}
+
+#[test]
+fn an_interval_rearms_from_when_its_callback_started_and_can_clear_itself() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let runs = Rc::new(RefCell::new(Vec::new()));
+    let r = Rc::clone(&runs);
+    let c = clock.clone();
+    let id = Rc::new(Cell::new(None));
+    let my_id = Rc::clone(&id);
+    let interval = el
+        .set_interval(ms(10), move |cx| {
+            r.borrow_mut().push(c.now());
+            c.advance(ms(3)); // the callback takes 3 ms
+            if r.borrow().len() == 3 {
+                assert_eq!(
+                    cx.clear_timer(my_id.get().unwrap()),
+                    ClearOutcome::Cancelled
+                );
+            }
+        })
+        .unwrap();
+    id.set(Some(interval));
+    run_virtual(&mut el, &clock);
+    assert_eq!(*runs.borrow(), [ms(10), ms(20), ms(30)]);
+    assert_eq!(el.clear_timer(interval), ClearOutcome::NotPending);
+    let stats = el.stats();
+    assert_eq!((stats.timers_fired, stats.timers_cancelled), (3, 1));
+}
+
+#[test]
+fn an_interval_keeps_running_after_a_panic_and_the_nesting_level_is_restored() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let runs = Rc::new(Cell::new(0));
+    let r = Rc::clone(&runs);
+    let id = Rc::new(Cell::new(None));
+    let my_id = Rc::clone(&id);
+    let interval = el
+        .set_interval(ms(1), move |cx| {
+            r.set(r.get() + 1);
+            if r.get() == 5 {
+                cx.clear_timer(my_id.get().unwrap());
+            }
+            if r.get() % 2 == 1 {
+                panic!("interval run {}", r.get());
+            }
+        })
+        .unwrap();
+    id.set(Some(interval));
+    run_virtual(&mut el, &clock);
+    assert_eq!(runs.get(), 5);
+    assert_eq!(el.stats().panics, 3);
+    assert_eq!(el.local.nesting.get(), 0, "nesting level restored");
+    assert!(!el.local.firing_interval.get());
+}
+
+/// The times at which a chain of zero-delay timers fires, each set from the previous callback.
+fn chain_firing_times(clamp: bool, links: usize) -> Vec<Duration> {
+    let (mut el, clock) = manual_loop(Config {
+        timer_nesting: crate::timer::NestingPolicy { clamp },
+        ..Config::default()
+    });
+    let times = Rc::new(RefCell::new(Vec::new()));
+    fn link(cx: &Cx<'_>, times: Rc<RefCell<Vec<Duration>>>, left: usize) {
+        if left == 0 {
+            return;
+        }
+        cx.set_timeout(Duration::ZERO, move |cx| {
+            times.borrow_mut().push(cx.now());
+            link(cx, times, left - 1);
+        })
+        .unwrap();
+    }
+    let t = Rc::clone(&times);
+    el.submit(move |cx| link(cx, t, links)).unwrap();
+    run_virtual(&mut el, &clock);
+    times.take()
+}
+
+#[test]
+fn the_nesting_clamp_applies_from_the_sixth_nested_timer_and_can_be_switched_off() {
+    // HTML: a timer set at nesting level > 5 waits at least 4 ms. The chain's k-th timer (from 1)
+    // is set at level k - 1, so the 7th and later are clamped.
+    let clamped = chain_firing_times(true, 9);
+    let zero = Duration::ZERO;
+    assert_eq!(
+        clamped,
+        [zero, zero, zero, zero, zero, zero, ms(4), ms(8), ms(12)]
+    );
+    assert_eq!(chain_firing_times(false, 9), [zero; 9]);
+}
+
+#[test]
+fn clearing_a_pending_timer_drops_its_callback_at_once() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let (counter, drops) = drop_counter();
+    let ran = Rc::new(Cell::new(false));
+    let r = Rc::clone(&ran);
+    let id = el
+        .set_timeout(ms(5), move |_| {
+            let _keep = &counter;
+            r.set(true);
+        })
+        .unwrap();
+    assert_eq!(el.clear_timer(id), ClearOutcome::Cancelled);
+    assert_eq!(
+        drops.load(Relaxed),
+        1,
+        "the callback is dropped by the clear"
+    );
+    assert_eq!(el.clear_timer(id), ClearOutcome::NotPending);
+    run_virtual(&mut el, &clock);
+    assert!(!ran.get());
+    assert_eq!(el.stats().timers_cancelled, 1);
+}
+
+#[test]
+fn a_timeout_clearing_itself_has_already_fired() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let outcome = Rc::new(Cell::new(None));
+    let o = Rc::clone(&outcome);
+    let id = Rc::new(Cell::new(None));
+    let my_id = Rc::clone(&id);
+    id.set(Some(
+        el.set_timeout(ms(1), move |cx| {
+            o.set(Some(cx.clear_timer(my_id.get().unwrap())))
+        })
+        .unwrap(),
+    ));
+    run_virtual(&mut el, &clock);
+    assert_eq!(outcome.get(), Some(ClearOutcome::NotPending));
+}
+
+#[test]
+fn timer_ids_run_out_with_an_error_before_any_side_effect() {
+    let (el, _clock) = manual_loop(Config {
+        timer_id_limit: 2,
+        ..Config::default()
+    });
+    let first = el.set_timeout(ms(1), |_| {}).unwrap();
+    let second = el.handle().set_interval(ms(1), |_| {}).unwrap();
+    assert_eq!(
+        (first.get(), second.get()),
+        (1, 2),
+        "one namespace for both kinds"
+    );
+    let ran = Rc::new(Cell::new(false));
+    let r = Rc::clone(&ran);
+    let err = el.set_timeout(ms(1), move |_| r.set(true)).unwrap_err();
+    assert!(matches!(err, TimerError::IdsExhausted(_)));
+    // The callback comes back intact and nothing was scheduled.
+    let callback = err.into_callback();
+    callback(&el.cx());
+    assert!(ran.get());
+    assert!(matches!(
+        el.handle().set_timeout(ms(1), |_| {}),
+        Err(TimerError::IdsExhausted(_))
+    ));
+    assert_eq!(
+        el.local.timers.borrow().len(),
+        1,
+        "only the local timer is armed yet"
+    );
+}
+
+#[test]
+fn a_set_from_another_thread_returns_its_id_at_once_and_a_clear_reports_before_firing() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let handle = el.handle();
+    let fired = Arc::new(AtomicUsize::new(0));
+    let f = Arc::clone(&fired);
+    let (late, late_fired) = std::thread::spawn(move || {
+        let cancelled = handle
+            .set_timeout(ms(5), |_| panic!("a cleared timer ran"))
+            .unwrap();
+        let ticket = handle.clear_timer(cancelled);
+        let late = handle
+            .set_timeout(ms(5), move |_| {
+                f.fetch_add(1, Relaxed);
+            })
+            .unwrap();
+        assert!(late.get() > cancelled.get());
+        assert_eq!(
+            ticket.try_outcome(),
+            None,
+            "the loop has not applied it yet"
+        );
+        (late, ticket)
+    })
+    .join()
+    .unwrap();
+    // The loop applies the requests at its next pass: the clear comes before the timer fired.
+    el.run_until_idle().unwrap();
+    assert_eq!(late_fired.try_outcome(), Some(ClearOutcome::Cancelled));
+    assert_eq!(late_fired.wait(), Ok(ClearOutcome::Cancelled));
+    run_virtual(&mut el, &clock);
+    assert_eq!(fired.load(Relaxed), 1);
+    assert_eq!(clock.now(), ms(5));
+    // After it fired, a clear cannot cancel it; the loop answers at its next pass.
+    let ticket = el.handle().clear_timer(late);
+    el.run_until_idle().unwrap();
+    assert_eq!(ticket.wait(), Ok(ClearOutcome::NotPending));
+}
+
+#[test]
+fn waiting_for_a_clear_on_the_loop_thread_is_an_error_not_a_deadlock() {
+    let (mut el, _clock) = manual_loop(Config::default());
+    let result = Rc::new(Cell::new(None));
+    let r = Rc::clone(&result);
+    let id = el.set_timeout(ms(50), |_| {}).unwrap();
+    el.submit(move |cx| r.set(Some(cx.handle().clear_timer(id).wait())))
+        .unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(result.get(), Some(Err(WaitOnLoopThread)));
+    // The request still went through.
+    el.run_until_idle().unwrap();
+    assert_eq!(el.next_timer_deadline(), None);
+    assert_eq!(el.stats().timers_cancelled, 1);
+}
+
+#[test]
+fn shutdown_cancels_pending_timers_and_drops_their_callbacks() {
+    let (mut el, _clock) = manual_loop(Config::default());
+    let (counter, drops) = drop_counter();
+    for delay in [1, 2, 3] {
+        let counter = counter.clone();
+        el.set_timeout(ms(delay), move |_| drop(counter)).unwrap();
+    }
+    let c = counter.clone();
+    el.set_interval(ms(1), move |_| {
+        let _keep = &c;
+    })
+    .unwrap();
+    drop(counter);
+    let handle = el.handle();
+    let from_thread = std::thread::spawn({
+        let handle = handle.clone();
+        move || handle.set_timeout(ms(1), |_| {}).unwrap()
+    })
+    .join()
+    .unwrap();
+    handle.shutdown();
+    el.run().unwrap();
+    assert_eq!(drops.load(Relaxed), 5, "every callback dropped unrun");
+    let stats = el.stats();
+    assert_eq!((stats.timers_fired, stats.timers_dropped), (0, 5));
+    // After termination: sets are refused with their callback, clears answer Terminated.
+    assert!(matches!(
+        handle.set_timeout(ms(1), |_| {}),
+        Err(TimerError::Terminated(_))
+    ));
+    assert!(matches!(
+        el.set_timeout(ms(1), |_| {}),
+        Err(TimerError::Terminated(_))
+    ));
+    assert_eq!(
+        handle.clear_timer(from_thread).wait(),
+        Ok(ClearOutcome::Terminated)
+    );
+}
+
+#[test]
+fn close_drops_timer_requests_still_in_flight() {
+    let (mut el, _clock) = manual_loop(Config::default());
+    let handle = el.handle();
+    let (counter, drops) = drop_counter();
+    let id = handle
+        .set_timeout(ms(1), move |_| {
+            let _keep = &counter;
+        })
+        .unwrap();
+    let ticket = handle.clear_timer(id);
+    handle.close();
+    el.run().unwrap();
+    assert_eq!(drops.load(Relaxed), 1);
+    assert_eq!(ticket.wait(), Ok(ClearOutcome::Terminated));
+    assert_eq!(el.stats().timers_dropped, 1);
+}
+
+#[test]
+fn a_sleeping_loop_wakes_for_its_earliest_timer_on_the_system_clock() {
+    // Real time: the loop parks with the deadline as its timeout and never sleeps past it by
+    // more than scheduling noise; it never fires early.
+    let mut el = EventLoop::builder()
+        .config(Config {
+            spin_before_sleep: Duration::ZERO,
+            ..Config::default()
+        })
+        .build();
+    let start = std::time::Instant::now();
+    let fired = Rc::new(Cell::new(None));
+    let f = Rc::clone(&fired);
+    el.set_timeout(ms(30), move |cx| {
+        f.set(Some(start.elapsed()));
+        cx.shutdown();
+    })
+    .unwrap();
+    el.set_timeout(ms(5), |_| {}).unwrap();
+    el.run().unwrap();
+    let fired = fired.get().expect("the timer fired and shut the loop down");
+    assert!(fired >= ms(30), "fired early: {fired:?}");
+    assert!(el.stats().parks >= 2, "the loop slept between the timers");
+}
+
+#[test]
+fn a_foreign_set_wakes_a_loop_parked_without_timers() {
+    let mut el = EventLoop::builder()
+        .config(Config {
+            spin_before_sleep: Duration::ZERO,
+            ..Config::default()
+        })
+        .build();
+    let handle = el.handle();
+    let setter = std::thread::spawn(move || {
+        // Wait until the loop has parked with no timer, so only the set can wake it.
+        while handle.stats().parks == 0 {
+            std::thread::yield_now();
+        }
+        handle.set_timeout(ms(2), |cx| {
+            cx.shutdown();
+        })
+    });
+    el.run().unwrap();
+    setter.join().unwrap().unwrap();
+    assert_eq!(el.stats().timers_fired, 1);
+}
