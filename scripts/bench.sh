@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Benchmarks of the microtask ring against peer queues (crossbeam-queue ArrayQueue and
-# SegQueue, std::sync::mpsc, concurrent-queue), and of the event loop against peer executors
-# (tokio current-thread runtime, std::sync::mpsc and crossbeam-channel with a thread), all
-# measured in the same run:
+# SegQueue, std::sync::mpsc, concurrent-queue), of the event loop against peer executors
+# (tokio current-thread runtime, std::sync::mpsc and crossbeam-channel with a thread), and of
+# the timer pool against a BinaryHeap + lazy-cancel baseline and tokio-util's DelayQueue (a
+# timer wheel), all measured in the same run:
 #
-#   1. criterion benchmarks of the ring (bench/benches/ring.rs) with quick settings, for
-#      confidence intervals and run-to-run comparison;
+#   1. criterion benchmarks of the ring (bench/benches/ring.rs) and of the timer rows
+#      (bench/benches/timer.rs) with quick settings, for confidence intervals and run-to-run
+#      comparison;
 #   2. the comparison tables (bench/src/bin/report/), one run of `report`: for the ring, median
 #      ns/item per row with ratios fastest-peer/ours, plus bytes/item and memory returned for
 #      the burst row; for the event loop, remote submission throughput (ns/task) and ping-pong
 #      latency (median, p99) with its CPU cost and the loop's sleep/park/unpark counters; and
-#      the ring table again built from criterion's estimates;
+#      the ring table again built from criterion's estimates; for the timers (a second run,
+#      `report timers`), schedule / cancel / fire at 1k, 100k and 1M live timers, median ns/op
+#      with ratios baseline/ours and wheel/ours, and heap bytes per timer at 1M;
 #   3. callgrind instruction counts for the single-thread push+pop row and the burst row
 #      (bench/src/bin/ring_single_thread.rs), (total(N) - total(0)) / N per queue; and for each
 #      executor's submit and run paths on one thread (bench/src/bin/executor_single_thread.rs),
-#      inclusive instructions per task of each phase.
+#      inclusive instructions per task of each phase; and for each timer row and size
+#      (bench/src/bin/timer_ops.rs), inclusive instructions of the timed batch ÷ operations.
 #
 # The combined summary goes to bench/RESULTS.md and to stdout. bench/ is its own workspace
 # (target dir bench/target), so this never takes the root workspace's build lock.
@@ -22,7 +27,11 @@
 # Knobs (environment): BENCH_WARM_UP and BENCH_MEASURE (criterion seconds, default 1 and 2),
 # BENCH_REPS (report repetitions per row, executor rows included, default 15), CALLGRIND_N
 # (push+pop pairs and executor tasks, default 100000), BENCH_SKIP_CRITERION=1 (tables and
-# callgrind only).
+# callgrind only); for the timers: BENCH_TIMER_REPS (repetitions per row and size, default 9),
+# BENCH_TIMER_OPS (timed operations per window, default 20000; cancel windows are at least n),
+# CALLGRIND_TIMER_OPS (the same under callgrind, default 20000). The timer part takes about
+# 4 minutes of the default run (criterion about 100 s, the table about 60 s, callgrind about
+# 60 s).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -33,6 +42,9 @@ warm_up=${BENCH_WARM_UP:-1}
 measure=${BENCH_MEASURE:-2}
 reps=${BENCH_REPS:-15}
 callgrind_n=${CALLGRIND_N:-100000}
+timer_reps=${BENCH_TIMER_REPS:-9}
+timer_ops=${BENCH_TIMER_OPS:-20000}
+callgrind_timer_ops=${CALLGRIND_TIMER_OPS:-20000}
 export CARGO_TERM_COLOR=never
 
 cd "$bench_dir"
@@ -53,6 +65,7 @@ echo "=== bench: build (release)"
 cargo build --release --bins
 if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
     cargo bench --bench ring --no-run
+    cargo bench --bench timer --no-run
 fi
 
 criterion_ran=0
@@ -60,13 +73,18 @@ if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
     echo "=== bench: criterion (warm-up ${warm_up}s, measurement ${measure}s per benchmark)"
     cargo bench --bench ring -- --warm-up-time "$warm_up" --measurement-time "$measure" \
         | tee "$logs/criterion.log"
+    cargo bench --bench timer -- --warm-up-time "$warm_up" --measurement-time "$measure" \
+        | tee "$logs/criterion-timer.log"
     criterion_ran=1
 fi
 
 echo "=== bench: comparison tables, ring and event loop ($reps repetitions per row)"
-./target/release/report --reps "$reps" | tee "$logs/report.md"
+./target/release/report ring remote --reps "$reps" | tee "$logs/report.md"
+echo "=== bench: timer tables ($timer_reps repetitions per row, $timer_ops operations per window)"
+./target/release/report timers --reps "$timer_reps" --ops "$timer_ops" | tee "$logs/timers.md"
 if [ "$criterion_ran" = 1 ]; then
     ./target/release/report criterion target/criterion > "$logs/criterion.md"
+    ./target/release/report criterion-timers target/criterion > "$logs/criterion-timers.md"
 fi
 
 echo "=== bench: callgrind, ring push+pop and burst, executor submit/run (N = $callgrind_n)"
@@ -177,10 +195,86 @@ else
 fi
 cat "$callgrind_md"
 
+echo "=== bench: callgrind, timer rows ($callgrind_timer_ops operations per window)"
+timers_callgrind_md=$logs/callgrind-timers.md
+if command -v valgrind > /dev/null 2>&1; then
+    # FILE ROW: the inclusive Ir of timers::batch_ROW (the largest matching line is the whole
+    # function; the others are its inlined parts, already inside it).
+    batch_ir() {
+        callgrind_annotate --inclusive=yes --threshold=100 "$1" 2> /dev/null \
+            | awk -v pat="timers::batch_$2" 'index($0, pat) {
+                  gsub(",", "", $1); if ($1 + 0 > best) best = $1 + 0 }
+                  END { print best + 0 }'
+    }
+    sizes=(1000 100000 1000000)
+    impls=(ours baseline wheel)
+    declare -A timer_ir
+    for n in "${sizes[@]}"; do
+        for impl in "${impls[@]}"; do
+            out=$callgrind_dir/callgrind.out.timer.$impl.$n
+            valgrind --tool=callgrind --callgrind-out-file="$out" \
+                ./target/release/timer_ops "$impl" "$n" "$callgrind_timer_ops" \
+                > "$out.ops" 2> "$out.log"
+            while read -r row ops; do
+                timer_ir[$row,$n,$impl]=$(awk -v t="$(batch_ir "$out" "$row")" -v o="$ops" \
+                    'BEGIN { printf "%.1f", t / o }')
+            done < "$out.ops"
+        done
+    done
+    size_label() { case $1 in 1000) echo 1k ;; 100000) echo 100k ;; 1000000) echo 1M ;; *) echo "$1" ;; esac; }
+    {
+        echo "Instructions per operation = inclusive instructions of the timed batch function"
+        echo "(\`batch_schedule\`, \`batch_cancel\`, \`batch_fire\` in bench/src/timers.rs) ÷ its operations,"
+        echo "from one run of bench/src/bin/timer_ops.rs per implementation and size: the same"
+        echo "harness and seed as the timed rows, $callgrind_timer_ops operations per window (cancel: at"
+        echo "least n, so the baseline's compaction is inside). Filling, refills, victim choice and"
+        echo "callback boxing run in other functions and are not counted. Deterministic, but blind"
+        echo "to cache misses, which dominate the wall-clock rows at 100k and 1M."
+        echo
+        echo "| row | live timers | ours Ir/op | baseline Ir/op | wheel Ir/op | baseline/ours | wheel/ours |"
+        echo "|---|---:|---:|---:|---:|---:|---:|"
+        for row in schedule cancel fire; do
+            for n in "${sizes[@]}"; do
+                o=${timer_ir[$row,$n,ours]:-0}
+                b=${timer_ir[$row,$n,baseline]:-0}
+                w=${timer_ir[$row,$n,wheel]:-0}
+                awk -v row="$row" -v n="$(size_label "$n")" -v o="$o" -v b="$b" -v w="$w" \
+                    'BEGIN { printf "| %s | %s | %.1f | %.1f | %.1f | **%.2f×** | **%.2f×** |\n",
+                             row, n, o, b, w, (o > 0 ? b / o : 0), (o > 0 ? w / o : 0) }'
+            done
+        done
+        echo
+        echo "Design targets (as measured in this run), instruction counts:"
+        echo
+        for row in schedule cancel fire; do
+            awk -v row="$row" \
+                -v o1="${timer_ir[$row,1000,ours]:-0}" -v o2="${timer_ir[$row,100000,ours]:-0}" \
+                -v o3="${timer_ir[$row,1000000,ours]:-0}" \
+                -v b1="${timer_ir[$row,1000,baseline]:-0}" -v b2="${timer_ir[$row,100000,baseline]:-0}" \
+                -v b3="${timer_ir[$row,1000000,baseline]:-0}" \
+                -v w1="${timer_ir[$row,1000,wheel]:-0}" -v w2="${timer_ir[$row,100000,wheel]:-0}" \
+                -v w3="${timer_ir[$row,1000000,wheel]:-0}" '
+                function verdict(ok) { return ok ? "met" : "**missed**" }
+                BEGIN {
+                    l2 = log(100000) / log(1000); l3 = log(1000000) / log(1000)
+                    g2 = o2 / o1; g3 = o3 / o1
+                    printf "- %s: instructions per op grow no faster than log n (1k → 100k ≤ %.2f×, 1k → 1M ≤ %.2f×) — %s (ours %.2f× / %.2f×; baseline %.2f× / %.2f×; wheel %.2f× / %.2f×)\n",
+                        row, l2, l3, verdict(g2 <= l2 && g3 <= l3), g2, g3, b2 / b1, b3 / b1, w2 / w1, w3 / w1
+                    printf "- %s: fewer instructions than the baseline at every size — %s (baseline/ours %.2f×, %.2f×, %.2f× at 1k, 100k, 1M)\n",
+                        row, verdict(o1 < b1 && o2 < b2 && o3 < b3), b1 / o1, b2 / o2, b3 / o3
+                }'
+        done
+    } > "$timers_callgrind_md"
+else
+    echo "valgrind not found: callgrind instruction counts skipped (apt-get install valgrind)." \
+        > "$timers_callgrind_md"
+fi
+cat "$timers_callgrind_md"
+
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2> /dev/null || true)
 load_at_end=$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown)
 {
-    echo "# Benchmark results: microtask ring vs peer queues, event loop vs peer executors"
+    echo "# Benchmark results: microtask ring vs peer queues, event loop vs peer executors, timer pool vs peers"
     echo
     echo "Generated by \`scripts/bench.sh\` (\`make bench\`); regenerate rather than edit."
     echo
@@ -188,9 +282,10 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown)
     echo "- rustc: $(rustc --version)"
     echo "- core measured: $core_rev"
     echo "- nproc: $(nproc)${cpu:+ ($cpu)}"
-    echo "- peers: $(awk '/^name = "(crossbeam-queue|crossbeam-channel|concurrent-queue|criterion|tokio)"/ { n = $3; getline; printf "%s %s, ", n, $3 }' Cargo.lock | tr -d '"' | sed 's/, $//'), std::sync::mpsc"
+    echo "- peers: $(awk '/^name = "(crossbeam-queue|crossbeam-channel|concurrent-queue|criterion|tokio|tokio-util|hashbrown)"/ { n = $3; getline; printf "%s %s, ", n, $3 }' Cargo.lock | tr -d '"' | sed 's/, $//'), std::sync::mpsc"
     echo "- ring rows: the item is a \`Box<dyn FnOnce() + Send>\` capturing one word, allocated in the measured loop, run on pop"
     echo "- executor rows: one submitting thread and one executor thread; the task is a closure capturing one word"
+    echo "- timer rows: one thread; the callback is a \`Box<dyn FnMut()>\` capturing one word, boxed and dropped outside the timed batches"
     echo "- load average (1, 5, 15 min) at start: $load_at_start; at end: $load_at_end"
     echo
     echo "**Noise:** this machine is a shared, noisy 2-core VM: treat wall-clock ratios as ±30 %."
@@ -218,6 +313,26 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown)
     echo "## Instruction counts (callgrind)"
     echo
     cat "$callgrind_md"
+    echo
+    cat "$logs/timers.md"
+    echo
+    echo "## Timers vs a BinaryHeap baseline and a timer wheel (criterion estimates)"
+    echo
+    if [ "$criterion_ran" = 1 ]; then
+        cat "$logs/criterion-timers.md"
+        echo
+        echo "Settings: warm-up ${warm_up} s, measurement ${measure} s per benchmark; flat sampling, 10"
+        echo "samples; one iteration = one operation (cancel samples hold at least n operations)."
+        echo "Each benchmark runs its implementation alone on a fresh instance, with longer windows"
+        echo "than the table above, so its numbers differ from it; read both with the noise note."
+        echo "Full output: bench/target/bench-logs/criterion-timer.log."
+    else
+        echo "Skipped (BENCH_SKIP_CRITERION=1)."
+    fi
+    echo
+    echo "## Timers: instruction counts (callgrind)"
+    echo
+    cat "$timers_callgrind_md"
     echo
     echo "Total run time of scripts/bench.sh: $((SECONDS - start)) s."
 } > "$results"

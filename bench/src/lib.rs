@@ -1,4 +1,5 @@
-//! Shared workloads for comparing the eventloop-core microtask ring with peer MPSC queues.
+//! Shared workloads for comparing the eventloop-core microtask ring with peer MPSC queues (and,
+//! in [`timers`], its timer pool with peer timer structures).
 //!
 //! What is measured: the cost of moving an event-loop task — a boxed closure
 //! ([`Task`] = `Box<dyn FnOnce() + Send>`, allocated in the measured loop and run on pop, as a
@@ -21,6 +22,10 @@
 //! One level up, [`remote`] runs the whole event loop against peer executors (tokio's
 //! current-thread runtime, channels with a thread): remote submission throughput and ping-pong
 //! latency with its CPU cost.
+//!
+//! Beside them, [`timers`] measures the timer pool (`eventloop_core::timer::TimerPool`) against
+//! a `BinaryHeap` + lazy-cancel baseline and tokio-util's `DelayQueue`: schedule, cancel and
+//! fire at 1k, 100k and 1M live timers, and heap bytes per timer.
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
@@ -35,6 +40,7 @@ use eventloop_core::ring;
 
 pub mod counting;
 pub mod remote;
+pub mod timers;
 
 /// The item every queue carries: a boxed closure, as an event loop's microtask would be.
 pub type Task = Box<dyn FnOnce() + Send>;

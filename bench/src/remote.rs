@@ -351,6 +351,9 @@ pub fn stats_delta(after: LoopStats, before: LoopStats) -> LoopStats {
         sleeps: after.sleeps - before.sleeps,
         parks: after.parks - before.parks,
         unparks: after.unparks - before.unparks,
+        timers_fired: after.timers_fired - before.timers_fired,
+        timers_cancelled: after.timers_cancelled - before.timers_cancelled,
+        timers_dropped: after.timers_dropped - before.timers_dropped,
     }
 }
 

@@ -16,14 +16,17 @@
 //! with ratios (fastest peer / ours: above 1 means the ring is faster).
 //!
 //! The executor part (remote submission throughput, ping-pong latency and its CPU cost) is
-//! described in `remote.rs`; both parts run in one invocation by default.
+//! described in `remote.rs`, the timer part (our timer pool against a `BinaryHeap` baseline and
+//! tokio-util's `DelayQueue`) in `timers.rs`; all parts run in one invocation by default.
 //!
 //! Usage:
 //!
-//! - `report [ring|remote] [--reps N]`: time every row of both parts, or of one (default 15
-//!   repetitions) and print the tables;
-//! - `report criterion DIR`: the same table built from criterion's saved estimates under
-//!   `DIR` (usually `target/criterion`), one median per benchmark.
+//! - `report [ring] [remote] [timers] [--reps N] [--ops N]`: time every row of the parts named
+//!   (all three by default; 15 repetitions by default; `--ops`: timed operations per timer
+//!   window) and print the tables;
+//! - `report criterion DIR`: the ring table built from criterion's saved estimates under `DIR`
+//!   (usually `target/criterion`), one median per benchmark; `report criterion-timers DIR`:
+//!   the same for the timer benchmarks.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -39,6 +42,7 @@ use eventloop_bench::{
 use eventloop_core::ring;
 
 mod remote;
+mod timers;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -515,30 +519,42 @@ fn run_criterion(dir: &Path) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: report [ring|remote] [--reps N] | report criterion DIR");
+    eprintln!(
+        "usage: report [ring] [remote] [timers] [--reps N] [--ops N] | report criterion DIR | \
+         report criterion-timers DIR"
+    );
     process::exit(2);
 }
 
 /// Which tables a timing run prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Ring,
-    Remote,
-    Both,
+#[derive(Debug, Clone, Copy, Default)]
+struct Parts {
+    ring: bool,
+    remote: bool,
+    timers: bool,
 }
 
-fn run_parts(part: Part, reps: usize) {
-    if part != Part::Remote {
+fn run_parts(parts: Parts, reps: usize, timer_ops: usize) {
+    if parts.ring {
         println!("## Ring vs peer queues (own timing)\n");
         run_timing(reps);
     }
-    if part != Part::Ring {
+    if parts.remote {
         println!("## Event loop vs peer executors (own timing)\n");
         println!("{}", remote::run(&remote::Settings::from_reps(reps)));
     }
+    if parts.timers {
+        println!(
+            "{}",
+            timers::run(&timers::Settings {
+                reps,
+                ops: timer_ops
+            })
+        );
+    }
 }
 
-fn parse_reps(n: &str) -> usize {
+fn parse_count(n: &str) -> usize {
     n.parse()
         .ok()
         .filter(|&n: &usize| n > 0)
@@ -553,13 +569,36 @@ fn main() {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        [] => run_parts(Part::Both, 15),
-        ["--reps", n] => run_parts(Part::Both, parse_reps(n)),
-        ["ring"] => run_parts(Part::Ring, 15),
-        ["ring", "--reps", n] => run_parts(Part::Ring, parse_reps(n)),
-        ["remote"] => run_parts(Part::Remote, 15),
-        ["remote", "--reps", n] => run_parts(Part::Remote, parse_reps(n)),
-        ["criterion", dir] => run_criterion(Path::new(dir)),
-        _ => usage(),
+        ["criterion", dir] => return run_criterion(Path::new(dir)),
+        ["criterion-timers", dir] => {
+            match timers::from_criterion(&read_criterion(Path::new(dir))) {
+                Some(table) => println!("{table}"),
+                None => println!("No criterion timer results under {dir}."),
+            }
+            return;
+        }
+        _ => {}
     }
+    let mut parts = Parts::default();
+    let mut reps = 15;
+    let mut timer_ops = eventloop_bench::timers::DEFAULT_OPS;
+    let mut args = args.iter().map(String::as_str);
+    while let Some(arg) = args.next() {
+        match arg {
+            "ring" => parts.ring = true,
+            "remote" => parts.remote = true,
+            "timers" => parts.timers = true,
+            "--reps" => reps = parse_count(args.next().unwrap_or_else(|| usage())),
+            "--ops" => timer_ops = parse_count(args.next().unwrap_or_else(|| usage())),
+            _ => usage(),
+        }
+    }
+    if !(parts.ring || parts.remote || parts.timers) {
+        parts = Parts {
+            ring: true,
+            remote: true,
+            timers: true,
+        };
+    }
+    run_parts(parts, reps, timer_ops);
 }

@@ -279,6 +279,9 @@ impl PingRow {
                 sleeps: a.sleeps + b.sleeps,
                 parks: a.parks + b.parks,
                 unparks: a.unparks + b.unparks,
+                timers_fired: a.timers_fired + b.timers_fired,
+                timers_cancelled: a.timers_cancelled + b.timers_cancelled,
+                timers_dropped: a.timers_dropped + b.timers_dropped,
             }),
             (Some(a), None) => Some(a),
         };
