@@ -85,6 +85,31 @@ pub fn model_loop() -> eventloop_core::EventLoop {
         .build()
 }
 
+/// A clock that never moves: models of timers use zero delays, so every timer is due as soon as
+/// the loop sees it and no model needs time to pass (neither checker models time; a timed park
+/// returns at once under both).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FrozenClock;
+
+impl eventloop_core::clock::Clock for FrozenClock {
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+}
+
+/// [`model_loop`] on a [`FrozenClock`], for models of timers.
+pub fn timer_model_loop() -> eventloop_core::EventLoop {
+    eventloop_core::EventLoop::builder()
+        .clock(FrozenClock)
+        .config(eventloop_core::driver::Config {
+            spin_before_sleep: std::time::Duration::ZERO,
+            ring_capacity: 2,
+            max_tasks_per_tick: 4,
+            ..Default::default()
+        })
+        .build()
+}
+
 /// A number in `0..=max` that varies between runs: drawn by shuttle's scheduler-controlled RNG
 /// under shuttle, cycled through by a run counter on real threads, and fixed at `loom_value`
 /// (capped at `max`) under loom, which replays the body and needs it deterministic (there the

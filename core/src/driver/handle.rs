@@ -89,8 +89,9 @@ pub struct LoopStats {
     /// Timers cancelled by a clear (from any thread) before they fired (an interval: before it
     /// fired again).
     pub timers_cancelled: usize,
-    /// Timers cancelled by termination, and timer sets that arrived during it: their callbacks
-    /// were dropped unrun.
+    /// Timers cancelled by termination, and timer sets from other threads that arrived during
+    /// it (or, in theory, found the pool full: 2^32 − 1 live timers): their callbacks were
+    /// dropped unrun.
     pub timers_dropped: usize,
 }
 

@@ -7,25 +7,34 @@
 //! - Callbacks receive a [`Cx`]: the loop-thread view through which they queue microtasks,
 //!   submit more tasks, and reach the handle. Local queues are `RefCell`s that are never
 //!   borrowed across a callback.
-//! - **Tick order** (the JS one): take one macrotask, run it, run a full microtask checkpoint
+//! - **Tick order** (the JS one). A tick begins with the timer pass (`timers` module): the
+//!   timers due at the tick time, in deadline order with ties in scheduling order, each followed
+//!   by a full microtask checkpoint; a timer set during the pass waits for a later pass. Then:
+//!   take one macrotask, run it, run a full microtask checkpoint
 //!   (microtasks queued by microtasks run in the same checkpoint), then the next macrotask. The
 //!   microtask queue is also drained after a macrotask is taken and before it runs, so a
 //!   microtask queued outside any callback (before `run`, or from another thread) never runs
 //!   after a macrotask that was queued after it: taking a remote task synchronizes with
 //!   everything its producer published before it, that producer's microtasks included. At
 //!   most [`Config::max_tasks_per_tick`] macrotasks run per tick; then the loop refreshes its
-//!   tick time and starts a new tick (where, with timers, due timers go first: nothing waits
-//!   behind an unbounded queue). Loop-local and remote macrotasks alternate, each FIFO.
+//!   tick time and starts a new tick (where due timers go first: nothing waits behind an
+//!   unbounded queue). Loop-local and remote macrotasks alternate, each FIFO.
 //! - **Sleep** (the loop side of proofs/wake.md, W2): when a tick ran nothing and nothing is
 //!   ready, spin briefly ([`Config::spin_before_sleep`]), then clear the wake token
-//!   (`wake_pending`), CAS Running → Sleeping, SeqCst fence, re-check every queue, and park only
-//!   while the token is still unset. After waking, CAS Sleeping → Running (a loss means
-//!   Terminating) and refresh the tick time.
+//!   (`wake_pending`), CAS Running → Sleeping, SeqCst fence, re-check every queue (the ring of
+//!   timer requests from other threads included), and park only while the token is still unset,
+//!   and never past the earliest timer deadline. After waking, CAS Sleeping → Running (a loss
+//!   means Terminating) and refresh the tick time.
+//! - **Timers** can be set and cleared from the loop thread ([`Cx::set_timeout`], …) and from
+//!   any thread ([`Handle::set_timeout`], [`Handle::clear_timer`]); see the `timers` module docs
+//!   and proofs/timer.md.
 //! - **Termination** runs on the loop thread only: graceful shutdown drains everything that was
 //!   admitted, microtasks queued during the drain included; `close` drops it and counts it.
+//!   Pending timers are cancelled either way, their callbacks dropped and counted.
 //!   Either way the loop ends with the single Terminating → Terminated transition.
 //! - **Panics** in callbacks are caught, counted, and reported to the panic hook; the loop goes on.
 
+mod config;
 mod handle;
 mod timers;
 
@@ -36,54 +45,21 @@ use core::fmt;
 use core::time::Duration;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use config::PanicHook;
+pub use config::{Builder, CallbackKind, Config, PanicReport, RunError};
 use handle::{Counters, Shared};
 pub use handle::{Handle, LoopStats, Rejected, SendTask};
 pub use timers::{ClearOutcome, ClearTicket, IntervalTask, SendIntervalTask, WaitOnLoopThread};
 use timers::{TimerCallback, TimerRequest};
 
-use crate::clock::{Clock, SystemClock};
-use crate::ring::{self, Consumer, PopError};
+use crate::ring::{Consumer, PopError};
 use crate::state::{LoopState, Transition};
 use crate::sync::atomic::{Ordering::SeqCst, fence};
 use crate::sync::{Arc, hint};
-use crate::timer::{MAX_TIMER_ID, NestingPolicy, TimerError, TimerId, TimerPool};
+use crate::timer::{TimerError, TimerId, TimerPool};
 
 /// A task queued on the loop thread; it may capture `!Send` data.
 pub type LocalTask = Box<dyn for<'a> FnOnce(&Cx<'a>) + 'static>;
-
-/// Tuning of an [`EventLoop`].
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Macrotasks run per tick before the loop starts a new tick (fairness toward timers and
-    /// other sources). Default 1024.
-    pub max_tasks_per_tick: usize,
-    /// How long the loop polls its queues before parking when it runs out of work. A wake-up
-    /// through the OS costs tens of microseconds on a VM; polling briefly first lets a quick
-    /// request/response pair avoid it, at the cost of that much CPU per idle transition.
-    /// Default 50 µs; `Duration::ZERO` parks at once.
-    pub spin_before_sleep: Duration,
-    /// Slots of each lock-free ring (remote macrotasks, remote microtasks). Default 4096. The
-    /// ring of timer requests from other threads has at most 256 (it spills into its overflow
-    /// like the others).
-    pub ring_capacity: usize,
-    /// The HTML timer nesting clamp (level > 5 ⇒ delay ≥ 4 ms); on by default.
-    pub timer_nesting: NestingPolicy,
-    /// The largest timer ID ([`MAX_TIMER_ID`] = 2^53 − 1 by default, capped there). A small
-    /// limit is for tests of ID exhaustion.
-    pub timer_id_limit: u64,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            max_tasks_per_tick: 1024,
-            spin_before_sleep: Duration::from_micros(50),
-            ring_capacity: ring::DEFAULT_CAPACITY,
-            timer_nesting: NestingPolicy::default(),
-            timer_id_limit: MAX_TIMER_ID,
-        }
-    }
-}
 
 /// What `drive` does when nothing is ready.
 #[derive(Clone, Copy)]
@@ -92,137 +68,6 @@ enum Idle {
     Park,
     /// Publish an idle Sleeping and return (`run_until_idle`).
     Return,
-}
-
-/// What a panicking callback was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallbackKind {
-    /// A macrotask (submitted task).
-    Task,
-    /// A microtask.
-    Microtask,
-    /// A timer's callback.
-    Timer,
-    /// The destructor of a task or microtask that `close` dropped unrun, or of a timer's
-    /// callback (dropped when the timer is done, cleared, or cancelled by termination).
-    Destructor,
-}
-
-/// A caught panic, as given to the panic hook.
-pub struct PanicReport {
-    /// Which kind of callback panicked.
-    pub kind: CallbackKind,
-    /// The panic payload.
-    pub payload: Box<dyn core::any::Any + Send>,
-}
-
-impl PanicReport {
-    /// The panic message, when the payload is a string.
-    pub fn message(&self) -> Option<&str> {
-        self.payload.downcast_ref::<&str>().copied().or_else(|| {
-            self.payload
-                .downcast_ref::<alloc::string::String>()
-                .map(|s| s.as_str())
-        })
-    }
-}
-
-impl fmt::Debug for PanicReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PanicReport")
-            .field("kind", &self.kind)
-            .field("message", &self.message())
-            .finish()
-    }
-}
-
-type PanicHook = Box<dyn FnMut(PanicReport)>;
-
-/// Why [`EventLoop::run`] could not run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunError {
-    /// The loop has already terminated: it cannot run again.
-    Terminated,
-}
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunError::Terminated => {
-                f.write_str("the event loop has terminated and cannot run again")
-            }
-        }
-    }
-}
-
-impl core::error::Error for RunError {}
-
-/// Builds an [`EventLoop`] with a clock, a configuration and a panic hook.
-pub struct Builder {
-    config: Config,
-    clock: Box<dyn Clock>,
-    panic_hook: Option<PanicHook>,
-}
-
-impl Builder {
-    /// Sets the configuration.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// Sets the clock (for example a [`ManualClock`](crate::clock::ManualClock) in tests).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Box::new(clock);
-        self
-    }
-
-    /// Sets the hook that receives caught panics (default: print to stderr).
-    pub fn panic_hook(mut self, hook: impl FnMut(PanicReport) + 'static) -> Self {
-        self.panic_hook = Some(Box::new(hook));
-        self
-    }
-
-    /// Builds the loop. It is Awake: it accepts work, which runs once [`EventLoop::run`] runs.
-    ///
-    /// # Panics
-    /// If `config.ring_capacity` is not a power of two from 2 to [`ring::MAX_CAPACITY`].
-    pub fn build(self) -> EventLoop {
-        let capacity = self.config.ring_capacity;
-        let (tasks_in, tasks_out) = ring::with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"));
-        let (micro_in, micro_out) = ring::with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"));
-        let (timers_in, timers_out) =
-            ring::with_capacity(capacity.min(256)).unwrap_or_else(|e| panic!("{e}"));
-        let now = self.clock.now();
-        let shared = Shared::new(tasks_in, micro_in, timers_in, self.clock, &self.config);
-        EventLoop {
-            shared: Arc::new(shared),
-            local: Local {
-                tasks: RefCell::new(VecDeque::new()),
-                microtasks: RefCell::new(VecDeque::new()),
-                remote_tasks: RefCell::new(tasks_out),
-                remote_microtasks: RefCell::new(micro_out),
-                timers: RefCell::new(TimerPool::new()),
-                timer_requests: RefCell::new(timers_out),
-                nesting: Cell::new(0),
-                firing_interval: Cell::new(false),
-                prefer_remote: Cell::new(false),
-                unflushed_tasks: Cell::new(0),
-                unflushed_microtasks: Cell::new(0),
-                now: Cell::new(now),
-                panic_hook: RefCell::new(self.panic_hook),
-                config: self.config,
-            },
-        }
-    }
-}
-
-impl fmt::Debug for Builder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
 }
 
 struct Local {
@@ -410,11 +255,7 @@ impl EventLoop {
 
     /// A builder for a configured loop.
     pub fn builder() -> Builder {
-        Builder {
-            config: Config::default(),
-            clock: Box::new(SystemClock::new()),
-            panic_hook: None,
-        }
+        Builder::new()
     }
 
     /// A handle for other threads.
@@ -476,13 +317,10 @@ impl EventLoop {
         self.cx().set_interval(period, callback)
     }
 
-    /// Clears a timer from the owning thread (see [`Cx::clear_timer`]). Requests from other
-    /// threads that the loop has not applied yet are applied first, so a timer set through a
-    /// [`Handle`] before this call can be cleared by it.
+    /// Clears a timer from the owning thread (see [`Cx::clear_timer`]: a timer set through a
+    /// [`Handle`] before this call is found even if the loop has not armed it yet).
     pub fn clear_timer(&self, id: TimerId) -> ClearOutcome {
-        let cx = self.cx();
-        cx.apply_timer_requests();
-        cx.clear_timer(id)
+        self.cx().clear_timer(id)
     }
 
     /// The earliest deadline among pending timers, on the loop's clock (for hosts that drive the
@@ -670,8 +508,11 @@ impl EventLoop {
         // Clear the wake token first, so that at most one false → true swap (one unpark) can
         // happen per sleep. A producer that saw an earlier Sleeping and swaps after this clear
         // takes this sleep's unpark and leaves the flag set, so we do not park.
-        // SeqCst: one total order with producers' swaps (`Shared::unpark_once`).
-        self.shared.wake_pending.store(false, SeqCst);
+        // SeqCst: one total order with producers' swaps (`Shared::unpark_once`). An RMW rather
+        // than a plain store: the same instruction on x86 (a SeqCst store is an `xchg`), at
+        // least as strong in C11, and loom 0.7 then orders it correctly against the producers'
+        // swaps, which it does not for a plain store (tokio-rs/loom#254; proofs/wake.md §6).
+        let _ = self.shared.wake_pending.swap(false, SeqCst);
         // The sleep is counted here, also if termination wins the CAS below, so a late
         // producer's unpark always falls within a counted sleep: unparks <= sleeps.
         Counters::add(&self.shared.counters.sleeps, 1);

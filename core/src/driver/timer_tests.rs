@@ -3,7 +3,7 @@
 //! interleavings in `models/tests/timers.rs`; JS order in `tests/conformance/`.
 
 use super::*;
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use alloc::format;
 use alloc::rc::Rc;
 use alloc::string::{String, ToString};
@@ -353,20 +353,57 @@ fn a_set_from_another_thread_returns_its_id_at_once_and_a_clear_reports_before_f
     assert_eq!(ticket.wait(), Ok(ClearOutcome::NotPending));
 }
 
+/// Runs `body` on a loop built on a thread of its own; fails (instead of hanging) if the loop
+/// has not terminated within 10 s. `body` sets things up and must end in a shutdown.
+fn on_loop_thread_within_10s(body: impl FnOnce(&mut EventLoop) + Send + 'static) {
+    let (handle_tx, handle_rx) = std::sync::mpsc::channel();
+    let panics = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let hook_panics = Arc::clone(&panics);
+    let loop_thread = std::thread::spawn(move || {
+        let mut el = EventLoop::builder()
+            .config(Config {
+                spin_before_sleep: Duration::ZERO,
+                ..Config::default()
+            })
+            .panic_hook(move |report| {
+                let message = report.message().unwrap_or("?").to_string();
+                hook_panics.lock().unwrap().push(message);
+            })
+            .build();
+        handle_tx.send(el.handle()).unwrap();
+        body(&mut el);
+        el.run().unwrap();
+    });
+    let handle = handle_rx.recv().unwrap();
+    let terminated = handle.wait_terminated(Some(Duration::from_secs(10)));
+    let panics = panics.lock().unwrap().clone();
+    assert!(panics.is_empty(), "callbacks panicked: {panics:?}");
+    assert!(
+        terminated,
+        "the loop did not terminate within 10 s (it is stuck: {:?})",
+        handle.state()
+    );
+    loop_thread.join().unwrap();
+}
+
 #[test]
 fn waiting_for_a_clear_on_the_loop_thread_is_an_error_not_a_deadlock() {
-    let (mut el, _clock) = manual_loop(Config::default());
-    let result = Rc::new(Cell::new(None));
-    let r = Rc::clone(&result);
-    let id = el.set_timeout(ms(50), |_| {}).unwrap();
-    el.submit(move |cx| r.set(Some(cx.handle().clear_timer(id).wait())))
+    on_loop_thread_within_10s(|el| {
+        let id = el.set_timeout(ms(50), |_| {}).unwrap();
+        el.submit(move |cx| {
+            // The Go original blocked here forever, waiting for its own loop.
+            assert_eq!(cx.handle().clear_timer(id).wait(), Err(WaitOnLoopThread));
+            // The request still went through: the next timer pass applies it before it fires
+            // anything.
+            cx.set_timeout(Duration::ZERO, |cx| {
+                assert_eq!(cx.next_timer_deadline(), None);
+                assert_eq!(cx.handle().stats().timers_cancelled, 1);
+                cx.shutdown();
+            })
+            .unwrap();
+        })
         .unwrap();
-    el.run_until_idle().unwrap();
-    assert_eq!(result.get(), Some(Err(WaitOnLoopThread)));
-    // The request still went through.
-    el.run_until_idle().unwrap();
-    assert_eq!(el.next_timer_deadline(), None);
-    assert_eq!(el.stats().timers_cancelled, 1);
+    });
 }
 
 #[test]
@@ -430,27 +467,22 @@ fn close_drops_timer_requests_still_in_flight() {
 
 #[test]
 fn a_sleeping_loop_wakes_for_its_earliest_timer_on_the_system_clock() {
-    // Real time: the loop parks with the deadline as its timeout and never sleeps past it by
-    // more than scheduling noise; it never fires early.
-    let mut el = EventLoop::builder()
-        .config(Config {
-            spin_before_sleep: Duration::ZERO,
-            ..Config::default()
+    // Real time: the loop parks with the deadline as its timeout (never forever with a timer
+    // pending) and never fires early.
+    on_loop_thread_within_10s(|el| {
+        let start = std::time::Instant::now();
+        el.set_timeout(ms(30), move |cx| {
+            let fired = start.elapsed();
+            assert!(fired >= ms(30), "fired early: {fired:?}");
+            assert!(
+                cx.handle().stats().parks >= 2,
+                "the loop slept between the timers"
+            );
+            cx.shutdown();
         })
-        .build();
-    let start = std::time::Instant::now();
-    let fired = Rc::new(Cell::new(None));
-    let f = Rc::clone(&fired);
-    el.set_timeout(ms(30), move |cx| {
-        f.set(Some(start.elapsed()));
-        cx.shutdown();
-    })
-    .unwrap();
-    el.set_timeout(ms(5), |_| {}).unwrap();
-    el.run().unwrap();
-    let fired = fired.get().expect("the timer fired and shut the loop down");
-    assert!(fired >= ms(30), "fired early: {fired:?}");
-    assert!(el.stats().parks >= 2, "the loop slept between the timers");
+        .unwrap();
+        el.set_timeout(ms(5), |_| {}).unwrap();
+    });
 }
 
 #[test]
@@ -474,4 +506,99 @@ fn a_foreign_set_wakes_a_loop_parked_without_timers() {
     el.run().unwrap();
     setter.join().unwrap().unwrap();
     assert_eq!(el.stats().timers_fired, 1);
+}
+
+#[test]
+fn a_clear_finds_a_timer_set_from_a_handle_before_the_loop_armed_it() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = Arc::clone(&ran);
+    el.submit(move |cx| {
+        let id = cx
+            .handle()
+            .set_timeout(ms(1), move |_| {
+                r.fetch_add(1, Relaxed);
+            })
+            .unwrap();
+        assert_eq!(cx.clear_timer(id), ClearOutcome::Cancelled);
+    })
+    .unwrap();
+    run_virtual(&mut el, &clock);
+    assert_eq!(ran.load(Relaxed), 0);
+    assert_eq!(el.stats().timers_cancelled, 1);
+}
+
+#[test]
+fn a_microtask_queued_before_a_due_timer_can_still_cancel_it() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let log = Log::default();
+    let l = log.clone();
+    let timeout = el
+        .set_timeout(ms(1), move |_| l.push("timeout ran"))
+        .unwrap();
+    let l = log.clone();
+    let interval = el
+        .set_interval(ms(1), move |_| l.push("interval ran"))
+        .unwrap();
+    clock.advance_to(ms(1));
+    // Queued outside any callback, before the pass that finds both timers due.
+    let l = log.clone();
+    el.queue_microtask(move |cx| {
+        l.push(format!("{:?}", cx.clear_timer(timeout)));
+        l.push(format!("{:?}", cx.clear_timer(interval)));
+    })
+    .unwrap();
+    run_virtual(&mut el, &clock);
+    assert_eq!(log.take(), ["Cancelled", "Cancelled"]);
+    assert_eq!(el.stats().timers_cancelled, 2);
+}
+
+#[test]
+fn microtasks_of_a_timer_run_at_its_nesting_level_and_see_it_firing() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let log = Log::default();
+    let l = log.clone();
+    let id = Rc::new(Cell::new(None));
+    let my_id = Rc::clone(&id);
+    id.set(Some(
+        el.set_interval(ms(1), move |cx| {
+            let l = l.clone();
+            let my_id = Rc::clone(&my_id);
+            cx.queue_microtask(move |cx| {
+                // The checkpoint belongs to the interval's task: a clear of it stops it.
+                l.push(format!("level {}", cx.local.nesting.get()));
+                l.push(format!("{:?}", cx.clear_timer(my_id.get().unwrap())));
+            })
+            .unwrap();
+        })
+        .unwrap(),
+    ));
+    run_virtual(&mut el, &clock);
+    assert_eq!(log.take(), ["level 1", "Cancelled"]);
+    let stats = el.stats();
+    assert_eq!((stats.timers_fired, stats.timers_cancelled), (1, 1));
+}
+
+#[test]
+fn clears_after_termination_answer_terminated_on_every_thread() {
+    let (mut el, _clock) = manual_loop(Config::default());
+    let id = el.set_timeout(ms(1), |_| {}).unwrap();
+    el.handle().shutdown();
+    el.run().unwrap();
+    assert_eq!(el.clear_timer(id), ClearOutcome::Terminated);
+    assert_eq!(
+        el.handle().clear_timer(id).wait(),
+        Ok(ClearOutcome::Terminated)
+    );
+}
+
+#[test]
+fn waiting_on_the_owning_thread_before_run_does_not_block() {
+    let (el, _clock) = manual_loop(Config::default());
+    let id = el.set_timeout(ms(1), |_| {}).unwrap();
+    assert_eq!(el.handle().clear_timer(id).wait(), Err(WaitOnLoopThread));
+    assert!(
+        !el.handle().wait_terminated(None),
+        "returns at once before run"
+    );
 }

@@ -222,8 +222,8 @@ impl fmt::Debug for ClearTicket {
     }
 }
 
-/// `deadline` plus `delay`, saturating (a far deadline means "never" in practice).
-fn after(now: Duration, delay: Duration) -> Duration {
+/// `now` plus `delay`, saturating (a far deadline means "never" in practice).
+fn after_delay(now: Duration, delay: Duration) -> Duration {
     now.checked_add(delay).unwrap_or(Duration::MAX)
 }
 
@@ -274,9 +274,21 @@ impl Cx<'_> {
     }
 
     /// `clearTimeout`/`clearInterval`, decided at once. Clearing the timer whose callback is
-    /// running: an interval stops (`Cancelled`), a timeout has fired (`NotPending`).
+    /// running (from the callback or from the microtasks of its checkpoint): an interval stops
+    /// (`Cancelled`), a timeout has fired (`NotPending`). A timer set from another thread that
+    /// the loop has not armed yet is armed first (its request applied), so a clear that the set
+    /// happens-before always finds it. After termination began: `Terminated` (termination
+    /// cancels every timer).
     pub fn clear_timer(&self, id: TimerId) -> ClearOutcome {
-        let cancel = self.local.timers.borrow_mut().cancel(id);
+        if !self.shared.state.load().accepts_work() {
+            return ClearOutcome::Terminated;
+        }
+        let mut cancel = self.local.timers.borrow_mut().cancel(id);
+        if matches!(cancel, Cancel::NotFound) && self.apply_timer_requests() > 0 {
+            // Arming timers inside a pass is safe for the pass: they get sequence numbers after
+            // its mark, so the pass does not take them (proofs/timer.md, L2).
+            cancel = self.local.timers.borrow_mut().cancel(id);
+        }
         match cancel {
             Cancel::Cancelled(callback) => {
                 Counters::add(&self.shared.counters.timers_cancelled, 1);
@@ -313,7 +325,7 @@ impl Cx<'_> {
             .config
             .timer_nesting
             .apply(self.local.nesting.get(), delay);
-        let deadline = after(self.shared.clock.now(), delay);
+        let deadline = after_delay(self.shared.clock.now(), delay);
         self.local
             .timers
             .borrow_mut()
@@ -395,7 +407,11 @@ impl Cx<'_> {
         let now = self.local.now.get();
         let mark = self.local.timers.borrow().pass_mark();
         loop {
-            if self.shared.state.load() == LoopState::Terminating {
+            // Microtasks queued before the next timer (outside any callback: before `run`, or
+            // from another thread) run first, and before the timer is taken: a clear among them
+            // still finds it armed and cancels it.
+            ran += self.checkpoint();
+            if self.shared.state.load() == LoopState::Terminating || self.discarding() {
                 return ran;
             }
             let due = self.local.timers.borrow_mut().take_due_before(now, mark);
@@ -404,8 +420,9 @@ impl Cx<'_> {
         }
     }
 
-    /// Runs one due timer: the microtasks queued before it, its callback at its nesting level,
-    /// then a checkpoint; then re-arms it (an interval) or drops it.
+    /// Runs one due timer taken by the pass: its callback, then a full checkpoint, both at the
+    /// timer's nesting level (the checkpoint belongs to the timer's task, as in HTML); then
+    /// re-arms it (an interval) or drops it.
     fn fire(&self, due: Due<TimerCallback>) -> usize {
         let Due {
             callback,
@@ -414,22 +431,7 @@ impl Cx<'_> {
             token,
             ..
         } = due;
-        let before = self.checkpoint();
         let interval = matches!(kind, TimerKind::Interval { .. });
-        let callback = if self.discarding() {
-            // `close` came from a microtask above: the timer does not run; termination drops it.
-            Counters::add(&self.shared.counters.timers_dropped, 1);
-            self.drop_callback(callback);
-            let leftover = self
-                .local
-                .timers
-                .borrow_mut()
-                .finish(token, TimerCallback::Spent, None);
-            drop(leftover); // `Spent`
-            return before;
-        } else {
-            callback
-        };
         let started = self.shared.clock.now();
         let outer_nesting = self.local.nesting.replace(nesting);
         let outer_interval = self.local.firing_interval.replace(interval);
@@ -444,15 +446,16 @@ impl Cx<'_> {
             }
             TimerCallback::Spent => unreachable!("an armed timer holds a callback"),
         };
+        Counters::add(&self.shared.counters.timers_fired, 1);
+        let after = self.checkpoint();
         // Restored also after a panic: `guarded` contained it.
         self.local.nesting.set(outer_nesting);
         self.local.firing_interval.set(outer_interval);
-        Counters::add(&self.shared.counters.timers_fired, 1);
         let rearm = match kind {
             TimerKind::Interval { period } => {
                 let (delay, nesting) = self.local.config.timer_nesting.apply(nesting, period);
                 Some(Rearm {
-                    deadline: after(started, delay),
+                    deadline: after_delay(started, delay),
                     nesting,
                 })
             }
@@ -466,7 +469,7 @@ impl Cx<'_> {
         if let Some(callback) = finished {
             self.drop_callback(callback);
         }
-        before + 1 + self.checkpoint()
+        1 + after
     }
 
     /// Termination: cancels every pending timer, dropping its callback (counted).
@@ -572,13 +575,18 @@ impl Handle {
         delay: Duration,
         callback: SendTimerCallback,
     ) -> Result<TimerId, TimerError<SendTimerCallback>> {
+        // A set after termination began is refused without using an ID (the ring push below
+        // decides for a set that races the termination).
+        if !self.shared.state.load().accepts_work() {
+            return Err(TimerError::Terminated(callback));
+        }
         let Some(id) = self.shared.timer_ids.allocate() else {
             return Err(TimerError::IdsExhausted(callback));
         };
         // Set outside any timer callback: nesting level 0 (clamped only if the policy says so
         // for level 0, which HTML's never does).
         let delay = self.shared.timer_nesting.apply(0, delay).0;
-        let deadline = after(self.shared.clock.now(), delay);
+        let deadline = after_delay(self.shared.clock.now(), delay);
         let request = TimerRequest::Set {
             id,
             deadline,

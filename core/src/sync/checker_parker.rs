@@ -39,7 +39,8 @@ impl Parker {
         self.wakeup.notify_all();
     }
 
-    /// Models never call `wait_terminated` from the loop thread.
+    /// Models never wait on the loop thread (`Handle::wait_terminated`, `ClearTicket::wait`):
+    /// the checkers' threads have no identity to compare, so this is always `false` there.
     pub(crate) fn is_current(&self) -> bool {
         false
     }

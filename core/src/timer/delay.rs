@@ -1,18 +1,20 @@
 //! JavaScript-facing delay rules: normalising a millisecond argument, and the HTML nesting clamp.
 //!
 //! The pool itself takes deadlines and never changes them; a JS host turns `setTimeout(f, ms)`
-//! into a deadline with these two steps:
+//! into a deadline with these two steps. The base is the clock *now*, not a cached tick time:
+//! a tick time read before a long callback would give a deadline in the past, and the timer
+//! would fire early (the Go original's stale-tick-time defect; `proofs/timer.md`, T1).
 //!
 //! ```
 //! use core::time::Duration;
 //! use eventloop_core::timer::{NestingPolicy, normalize_js_delay_ms};
 //!
-//! let tick_time = Duration::from_secs(10); // the loop's current tick time
+//! let now = Duration::from_secs(10); // a fresh clock reading, taken at the call
 //! let parent_nesting = 6; // called from a timer callback running at nesting level 6
 //! let delay = normalize_js_delay_ms(0.0); // 1 ms (Node's rule)
 //! let (delay, nesting) = NestingPolicy::default().apply(parent_nesting, delay);
 //! assert_eq!((delay, nesting), (Duration::from_millis(4), 7)); // clamped: level > 5
-//! let deadline = tick_time + delay; // then TimerPool::schedule(deadline, f, kind, nesting)
+//! let deadline = now + delay; // then TimerPool::schedule(deadline, f, kind, nesting)
 //! # let _ = deadline;
 //! ```
 

@@ -205,7 +205,8 @@ pub struct PassMark(u64);
 /// How [`TimerPool::finish`] re-arms an interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rearm {
-    /// The next deadline (typically the tick time plus the clamped period).
+    /// The next deadline: a fresh clock reading plus the clamped period (the driver reads the
+    /// clock when the callback starts, so the period is measured from then).
     pub deadline: Duration,
     /// The nesting level of the next firing (see [`super::NestingPolicy::apply`]).
     pub nesting: u32,
@@ -479,9 +480,11 @@ impl<F> TimerPool<F> {
     /// Like [`take_due`](Self::take_due), but only a timer armed before `mark` was taken: a
     /// timer that a callback of this pass scheduled (even with a zero delay), or an interval it
     /// re-armed, waits for a later pass. The pass ends at the first timer in firing order that
-    /// is not due or not older than the mark. That loses nothing: a timer armed after the mark
-    /// has a deadline at or after the pass's `now` (with a monotonic clock), so it comes after
-    /// every timer the pass could still take.
+    /// is not due or not older than the mark. That loses nothing when every timer armed after
+    /// the mark has a deadline at or after the pass's `now` (true when deadlines are a fresh
+    /// clock reading plus a delay and the clock is monotonic): such a timer comes after every
+    /// timer the pass could still take. Otherwise (a deadline in the past armed mid-pass) the
+    /// pass ends early and the due timers behind it wait for the next pass, still in order.
     pub fn take_due_before(&mut self, now: Duration, mark: PassMark) -> Option<Due<F>> {
         let root = *self.heap.peek()?;
         if root.deadline() > now || root.seq() >= mark.0 {
