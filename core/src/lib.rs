@@ -51,6 +51,8 @@ pub mod clock;
 #[cfg(feature = "std")]
 pub mod driver;
 #[cfg(feature = "alloc")]
+pub mod promise;
+#[cfg(feature = "alloc")]
 pub mod ring;
 pub mod state;
 #[cfg(feature = "alloc")]

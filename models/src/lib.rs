@@ -135,6 +135,17 @@ pub fn pick(max: usize, loom_value: usize) -> usize {
     }
 }
 
+/// The lock of the selected backend, for model bookkeeping that the checker must see (a queue
+/// standing in for the loop's microtask queue, for example).
+pub mod sync {
+    #[cfg(loom)]
+    pub use loom::sync::Mutex;
+    #[cfg(all(feature = "shuttle", not(loom)))]
+    pub use shuttle::sync::Mutex;
+    #[cfg(not(any(loom, feature = "shuttle")))]
+    pub use std::sync::Mutex;
+}
+
 /// The threads of the selected backend.
 pub mod thread {
     #[cfg(loom)]

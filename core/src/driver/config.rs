@@ -25,9 +25,8 @@ pub struct Config {
     /// request/response pair avoid it, at the cost of that much CPU per idle transition.
     /// Default 50 µs; `Duration::ZERO` parks at once.
     pub spin_before_sleep: Duration,
-    /// Slots of each lock-free ring (remote macrotasks, remote microtasks). Default 4096. The
-    /// ring of timer requests from other threads has at most 256 (it spills into its overflow
-    /// like the others).
+    /// Slots of each lock-free ring (remote macrotasks; remote microtasks and timer requests).
+    /// Default 4096.
     pub ring_capacity: usize,
     /// The HTML timer nesting clamp (level > 5 ⇒ delay ≥ 4 ms); on by default.
     pub timer_nesting: NestingPolicy,
@@ -154,10 +153,8 @@ impl Builder {
         let capacity = self.config.ring_capacity;
         let (tasks_in, tasks_out) = ring::with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"));
         let (micro_in, micro_out) = ring::with_capacity(capacity).unwrap_or_else(|e| panic!("{e}"));
-        let (timers_in, timers_out) =
-            ring::with_capacity(capacity.min(256)).unwrap_or_else(|e| panic!("{e}"));
         let now = self.clock.now();
-        let shared = Shared::new(tasks_in, micro_in, timers_in, self.clock, &self.config);
+        let shared = Shared::new(tasks_in, micro_in, self.clock, &self.config);
         // The loop is owned by this thread from now on (it is `!Send`): waits that would block
         // it (`Handle::wait_terminated`, `ClearTicket::wait`) recognise it even before `run`.
         shared.parker.register_current();
@@ -169,7 +166,6 @@ impl Builder {
                 remote_tasks: RefCell::new(tasks_out),
                 remote_microtasks: RefCell::new(micro_out),
                 timers: RefCell::new(TimerPool::new()),
-                timer_requests: RefCell::new(timers_out),
                 nesting: Cell::new(0),
                 firing_interval: Cell::new(false),
                 prefer_remote: Cell::new(false),

@@ -38,6 +38,15 @@ use crate::timer::NestingPolicy;
 /// A task that may be submitted from any thread.
 pub type SendTask = Box<dyn for<'a> FnOnce(&Cx<'a>) + Send + 'static>;
 
+/// What other threads send through the loop's microtask ring: microtasks, and timer requests,
+/// which travel with them (the loop then has no extra queue to watch before it sleeps, and a
+/// timer request is applied at the loop's next microtask checkpoint, in order with the sender's
+/// microtasks and before any task the sender submitted after it).
+pub(super) enum Remote {
+    Microtask(SendTask),
+    Timer(Box<TimerRequest>),
+}
+
 /// Work refused because the loop no longer accepts it (it is terminating or terminated). The
 /// task is handed back untouched: it was not run and will not be.
 pub struct Rejected<T>(pub T);
@@ -120,9 +129,8 @@ impl Counters {
 pub(super) struct Shared {
     pub(super) state: StateCell,
     pub(super) tasks: Producer<SendTask>,
-    pub(super) microtasks: Producer<SendTask>,
-    /// Timer sets and clears from other threads (`timers` module).
-    pub(super) timer_requests: Producer<TimerRequest>,
+    /// Microtasks and timer requests from other threads.
+    pub(super) microtasks: Producer<Remote>,
     /// The ID counter of every timer of this loop, whichever thread sets it.
     pub(super) timer_ids: TimerIds,
     /// The loop's clock: read by the loop, and by other threads to date the timers they set.
@@ -150,8 +158,7 @@ pub(super) struct Shared {
 impl Shared {
     pub(super) fn new(
         tasks: Producer<SendTask>,
-        microtasks: Producer<SendTask>,
-        timer_requests: Producer<TimerRequest>,
+        microtasks: Producer<Remote>,
         clock: Box<dyn Clock>,
         config: &super::Config,
     ) -> Self {
@@ -159,7 +166,6 @@ impl Shared {
             state: StateCell::new(),
             tasks,
             microtasks,
-            timer_requests,
             timer_ids: TimerIds::new(config.timer_id_limit),
             clock,
             timer_nesting: config.timer_nesting,
@@ -213,7 +219,6 @@ impl Shared {
         // Stop admission first: after this returns, every push is refused (ring close).
         self.tasks.close();
         self.microtasks.close();
-        self.timer_requests.close();
         match self.state.begin_termination() {
             BeginTermination::Won { from } => {
                 if from == LoopState::Sleeping {
@@ -285,8 +290,14 @@ impl Handle {
         F: for<'a> FnOnce(&Cx<'a>) + Send + 'static,
     {
         self.shared
-            .admit(&self.shared.microtasks, Box::new(microtask))
-            .map_err(Rejected)
+            .admit(
+                &self.shared.microtasks,
+                Remote::Microtask(Box::new(microtask)),
+            )
+            .map_err(|refused| match refused {
+                Remote::Microtask(task) => Rejected(task),
+                Remote::Timer(_) => unreachable!("a microtask was refused"),
+            })
     }
 
     /// Graceful shutdown: stops admission at once, then the loop runs everything already

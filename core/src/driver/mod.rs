@@ -47,10 +47,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use config::PanicHook;
 pub use config::{Builder, CallbackKind, Config, PanicReport, RunError};
+use handle::Remote;
 use handle::{Counters, Shared};
 pub use handle::{Handle, LoopStats, Rejected, SendTask};
+use timers::TimerCallback;
 pub use timers::{ClearOutcome, ClearTicket, IntervalTask, SendIntervalTask, WaitOnLoopThread};
-use timers::{TimerCallback, TimerRequest};
 
 use crate::ring::{Consumer, PopError};
 use crate::state::{LoopState, Transition};
@@ -74,11 +75,9 @@ struct Local {
     tasks: RefCell<VecDeque<LocalTask>>,
     microtasks: RefCell<VecDeque<LocalTask>>,
     remote_tasks: RefCell<Consumer<SendTask>>,
-    remote_microtasks: RefCell<Consumer<SendTask>>,
+    remote_microtasks: RefCell<Consumer<Remote>>,
     /// The loop's timers (IDs from `Shared::timer_ids`, so `schedule_with_id` only).
     timers: RefCell<TimerPool<TimerCallback>>,
-    /// Timer sets and clears from other threads.
-    timer_requests: RefCell<Consumer<TimerRequest>>,
     /// The HTML timer nesting level of the running callback (0 outside timer callbacks).
     nesting: Cell<u32>,
     /// Whether the running timer callback is an interval's (for `Cx::clear_timer` on itself).
@@ -182,13 +181,7 @@ impl Cx<'_> {
         let mut ran = 0;
         loop {
             let next = self.local.microtasks.borrow_mut().pop_front();
-            let next = next.or_else(|| {
-                self.local
-                    .remote_microtasks
-                    .borrow_mut()
-                    .pop()
-                    .map(to_local)
-            });
+            let next = next.or_else(|| self.pop_remote_microtask());
             let Some(microtask) = next else { return ran };
             if self.discarding() {
                 // `close` stops the checkpoint: this and the rest are dropped and counted.
@@ -200,6 +193,39 @@ impl Cx<'_> {
                 .unflushed_microtasks
                 .set(self.local.unflushed_microtasks.get() + 1);
             ran += 1;
+        }
+    }
+
+    /// The next remote microtask, applying the timer requests met on the way (they travel in
+    /// the same ring; applying one runs no user code except, on refusal, a destructor).
+    fn pop_remote_microtask(&self) -> Option<LocalTask> {
+        loop {
+            let popped = self.local.remote_microtasks.borrow_mut().pop();
+            match popped? {
+                Remote::Microtask(task) => return Some(to_local(task)),
+                Remote::Timer(request) => self.apply_timer_request(*request),
+            }
+        }
+    }
+
+    /// Moves every remote microtask that is ready to the back of the local queue (which keeps
+    /// their order: the checkpoint runs local ones first, then remote ones), applying the timer
+    /// requests among them. Returns how many requests it applied. For `Cx::clear_timer`, which
+    /// must see a timer set from a `Handle` before it; runs no user code but destructors.
+    pub(super) fn absorb_remote_microtasks(&self) -> usize {
+        let mut applied = 0;
+        loop {
+            let popped = self.local.remote_microtasks.borrow_mut().pop();
+            match popped {
+                Some(Remote::Microtask(task)) => {
+                    self.local.microtasks.borrow_mut().push_back(to_local(task));
+                }
+                Some(Remote::Timer(request)) => {
+                    self.apply_timer_request(*request);
+                    applied += 1;
+                }
+                None => return applied,
+            }
         }
     }
 
@@ -499,7 +525,6 @@ impl EventLoop {
             || !self.local.microtasks.borrow().is_empty()
             || self.local.remote_tasks.borrow().is_ready()
             || self.local.remote_microtasks.borrow().is_ready()
-            || self.local.timer_requests.borrow().is_ready()
     }
 
     /// Begins a sleep (W2.1–W2.2): clears the wake token, counts the sleep, and publishes
@@ -626,32 +651,30 @@ impl EventLoop {
             // been popped); `Pending` means a producer is between its claim and its publish.
             let tasks = self.local.remote_tasks.borrow_mut().try_pop();
             let micro = self.local.remote_microtasks.borrow_mut().try_pop();
-            let timer = self.local.timer_requests.borrow_mut().try_pop();
             let closed = matches!(
-                (&tasks, &micro, &timer),
-                (
-                    Err(PopError::Closed),
-                    Err(PopError::Closed),
-                    Err(PopError::Closed)
-                )
+                (&tasks, &micro),
+                (Err(PopError::Closed), Err(PopError::Closed))
             );
             let mut progressed = false;
-            if let Ok(request) = timer {
-                // Applied in termination mode: a set is dropped, a clear answers `Terminated`.
-                cx.apply_timer_request(request);
-                progressed = true;
-            }
             if let Ok(task) = tasks {
                 // The oldest remote task: it goes first.
                 self.local.tasks.borrow_mut().push_front(to_local(task));
                 progressed = true;
             }
-            if let Ok(micro) = micro {
-                self.local
-                    .microtasks
-                    .borrow_mut()
-                    .push_front(to_local(micro));
-                progressed = true;
+            match micro {
+                Ok(Remote::Microtask(micro)) => {
+                    self.local
+                        .microtasks
+                        .borrow_mut()
+                        .push_front(to_local(micro));
+                    progressed = true;
+                }
+                // Applied in termination mode: a set is dropped, a clear answers `Terminated`.
+                Ok(Remote::Timer(request)) => {
+                    cx.apply_timer_request(*request);
+                    progressed = true;
+                }
+                Err(_) => {}
             }
             if closed
                 && self.local.tasks.borrow().is_empty()
@@ -686,10 +709,9 @@ impl EventLoop {
             }
             let mut done = true;
             loop {
-                let popped = self.local.timer_requests.borrow_mut().try_pop();
+                let popped = self.local.remote_tasks.borrow_mut().try_pop();
                 match popped {
-                    // Termination mode: a set is dropped and counted, a clear answers.
-                    Ok(request) => self.cx().apply_timer_request(request),
+                    Ok(task) => self.cx().discard(to_local(task)),
                     Err(PopError::Closed) => break,
                     Err(PopError::Empty | PopError::Pending) => {
                         done = false;
@@ -697,16 +719,16 @@ impl EventLoop {
                     }
                 }
             }
-            for ring in [&self.local.remote_tasks, &self.local.remote_microtasks] {
-                loop {
-                    let popped = ring.borrow_mut().try_pop();
-                    match popped {
-                        Ok(task) => self.cx().discard(to_local(task)),
-                        Err(PopError::Closed) => break,
-                        Err(PopError::Empty | PopError::Pending) => {
-                            done = false;
-                            break;
-                        }
+            loop {
+                let popped = self.local.remote_microtasks.borrow_mut().try_pop();
+                match popped {
+                    Ok(Remote::Microtask(task)) => self.cx().discard(to_local(task)),
+                    // Termination mode: a set is dropped and counted, a clear answers.
+                    Ok(Remote::Timer(request)) => self.cx().apply_timer_request(*request),
+                    Err(PopError::Closed) => break,
+                    Err(PopError::Empty | PopError::Pending) => {
+                        done = false;
+                        break;
                     }
                 }
             }

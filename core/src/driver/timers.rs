@@ -4,10 +4,11 @@
 //! # Ground rules
 //!
 //! - **Who owns what.** The pool lives in the loop (`Local::timers`) and only the loop thread
-//!   touches it. Other threads reach it through a request ring (`Shared::timer_requests`, a
-//!   [`ring`](crate::ring) with the wake protocol of every other queue): a set or a clear from a
-//!   [`Handle`] is a request the loop applies at the start of its next timer pass, or during its
-//!   final drain.
+//!   touches it. Other threads reach it with requests that travel in the loop's remote
+//!   microtask ring (`Remote::Timer`, with the wake protocol of every push): a set or a clear
+//!   from a [`Handle`] is applied by the loop at its next microtask checkpoint — in order with
+//!   the sender's microtasks, before any task the sender submitted afterwards, and at the latest
+//!   at the checkpoint that opens the next timer pass — or during its final drain.
 //! - **IDs** come from one counter shared by every thread (`TimerIds`), so a set from another
 //!   thread returns its ID at once, before the loop has seen the request. IDs are `1..=limit`
 //!   ([`Config::timer_id_limit`], 2^53 − 1 by default), never reused; when they run out the set
@@ -16,7 +17,8 @@
 //!   sets it: `clock.now() + delay`, with the delay first clamped by the nesting policy
 //!   ([`Config::timer_nesting`]). Never from the cached tick time, which can be older than the
 //!   call (a long callback, a sleep), and would make the timer fire early.
-//! - **A timer pass** (first thing in every tick) applies pending requests, then fires, in
+//! - **A timer pass** (first thing in every tick) runs a checkpoint (which applies pending
+//!   requests), then fires, in
 //!   `(deadline, scheduling order)`, every timer due at the tick time that was armed before the
 //!   pass began (`TimerPool::pass_mark`): a timer set by a callback of this pass — even with a
 //!   zero delay — or an interval's re-arm waits for a later pass. Each callback is followed by a
@@ -26,7 +28,7 @@
 //!   keep running after a panicking callback (the panic is reported like any other).
 //! - **Clear.** On the loop thread [`Cx::clear_timer`] decides at once. From another thread,
 //!   [`Handle::clear_timer`] sends a request and returns a [`ClearTicket`] whose outcome the loop
-//!   decides when it applies the request — between callbacks, never during one. So "the callback
+//!   decides when it applies the request — at a checkpoint, between callbacks, never during one. So "the callback
 //!   ran" and "the clear cancelled it" exclude each other by construction: the loop thread does
 //!   both, one after the other (proofs/timer.md, T4).
 //! - **Termination** cancels every pending timer and drops its callback on the loop thread
@@ -40,9 +42,8 @@ use alloc::boxed::Box;
 use core::fmt;
 use core::time::Duration;
 
-use super::handle::{Counters, Shared};
+use super::handle::{Counters, Remote, Shared};
 use super::{CallbackKind, Cx, Handle, LocalTask, SendTask};
-use crate::ring::PopError;
 use crate::state::LoopState;
 use crate::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::sync::{Arc, Condvar, Mutex};
@@ -195,8 +196,8 @@ impl ClearTicket {
         *self.slot.outcome.lock()
     }
 
-    /// Blocks until the loop has applied the clear (at its next timer pass: at most the
-    /// callback it is running, plus a wake-up, from now), and returns what the clear did.
+    /// Blocks until the loop has applied the clear (at its next microtask checkpoint: at most
+    /// the callback it is running, plus a wake-up, from now), and returns what the clear did.
     ///
     /// # Errors
     /// [`WaitOnLoopThread`] on the loop's own thread if the outcome is not known yet.
@@ -284,9 +285,11 @@ impl Cx<'_> {
             return ClearOutcome::Terminated;
         }
         let mut cancel = self.local.timers.borrow_mut().cancel(id);
-        if matches!(cancel, Cancel::NotFound) && self.apply_timer_requests() > 0 {
-            // Arming timers inside a pass is safe for the pass: they get sequence numbers after
-            // its mark, so the pass does not take them (proofs/timer.md, L2).
+        if matches!(cancel, Cancel::NotFound) && self.absorb_remote_microtasks() > 0 {
+            // The set may still be in the remote microtask ring: take what is there (microtasks
+            // move to the local queue, in order; requests are applied). Arming timers inside a
+            // pass is safe for the pass: they get sequence numbers after its mark, so the pass
+            // does not take them (proofs/timer.md, L2).
             cancel = self.local.timers.borrow_mut().cancel(id);
         }
         match cancel {
@@ -340,21 +343,6 @@ impl Cx<'_> {
         }
     }
 
-    /// Applies every request that is ready in the request ring; returns how many.
-    pub(super) fn apply_timer_requests(&self) -> usize {
-        let mut applied = 0;
-        loop {
-            let request = self.local.timer_requests.borrow_mut().try_pop();
-            match request {
-                Ok(request) => {
-                    self.apply_timer_request(request);
-                    applied += 1;
-                }
-                Err(PopError::Empty | PopError::Pending | PopError::Closed) => return applied,
-            }
-        }
-    }
-
     /// Applies one request from another thread. After termination began, a set is dropped
     /// (counted in `timers_dropped`) and a clear answers `Terminated`.
     pub(super) fn apply_timer_request(&self, request: TimerRequest) {
@@ -403,14 +391,14 @@ impl Cx<'_> {
     /// armed before the pass began, each followed by a checkpoint. Returns callbacks run (and
     /// requests applied). Stops early when termination begins.
     pub(super) fn run_timers(&self) -> usize {
-        let mut ran = self.apply_timer_requests();
+        // Microtasks queued outside any callback (before `run`, or from another thread) run
+        // first, before any timer is taken: a clear among them still finds its timer armed. The
+        // timer requests from other threads travel with those microtasks, so this also arms (or
+        // clears) what other threads sent before the pass.
+        let mut ran = self.checkpoint();
         let now = self.local.now.get();
         let mark = self.local.timers.borrow().pass_mark();
         loop {
-            // Microtasks queued before the next timer (outside any callback: before `run`, or
-            // from another thread) run first, and before the timer is taken: a clear among them
-            // still finds it armed and cancels it.
-            ran += self.checkpoint();
             if self.shared.state.load() == LoopState::Terminating || self.discarding() {
                 return ran;
             }
@@ -501,7 +489,7 @@ impl TimerCallback {
 impl Handle {
     /// `setTimeout` from any thread: the ID is returned at once; the deadline is `delay` from
     /// now on the loop's clock (not from when the loop sees the request). The loop arms the
-    /// timer at its next timer pass (a sleeping loop is woken for it).
+    /// timer at its next microtask checkpoint (a sleeping loop is woken for it).
     ///
     /// # Errors
     /// [`TimerError::Terminated`] if the loop no longer accepts work, [`TimerError::IdsExhausted`]
@@ -550,8 +538,9 @@ impl Handle {
         })
     }
 
-    /// `clearTimeout` from any thread: the loop applies it at its next timer pass, between
-    /// callbacks, and the returned ticket tells whether it cancelled the timer before it fired.
+    /// `clearTimeout` from any thread: the loop applies it at its next microtask checkpoint,
+    /// between callbacks, and the returned ticket tells whether it cancelled the timer before it
+    /// fired.
     /// Dropping the ticket does not undo the clear.
     pub fn clear_timer(&self, id: TimerId) -> ClearTicket {
         let slot = Arc::new(ClearSlot {
@@ -563,7 +552,9 @@ impl Handle {
             reply: ClearReply(Arc::clone(&slot)),
         };
         // A refused request is dropped here, and its reply answers `Terminated`.
-        let _ = self.shared.admit(&self.shared.timer_requests, request);
+        let _ = self
+            .shared
+            .admit(&self.shared.microtasks, Remote::Timer(Box::new(request)));
         ClearTicket {
             slot,
             shared: Arc::clone(&self.shared),
@@ -592,10 +583,16 @@ impl Handle {
             deadline,
             callback,
         };
-        match self.shared.admit(&self.shared.timer_requests, request) {
+        match self
+            .shared
+            .admit(&self.shared.microtasks, Remote::Timer(Box::new(request)))
+        {
             Ok(()) => Ok(id),
-            Err(TimerRequest::Set { callback, .. }) => Err(TimerError::Terminated(callback)),
-            Err(TimerRequest::Clear { .. }) => unreachable!("a set was refused"),
+            Err(Remote::Timer(request)) => match *request {
+                TimerRequest::Set { callback, .. } => Err(TimerError::Terminated(callback)),
+                TimerRequest::Clear { .. } => unreachable!("a set was refused"),
+            },
+            Err(Remote::Microtask(_)) => unreachable!("a set was refused"),
         }
     }
 }

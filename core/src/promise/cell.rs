@@ -1,0 +1,464 @@
+//! The settlement cell: one outcome, settled once from any thread, and a lock-free list of
+//! reactions registered before, during or after the settlement. Each registered reaction is
+//! handed out exactly once: to the settler (in the list it takes) or back to its registrar
+//! (who found the cell settled and must schedule it itself).
+//!
+//! # Protocol
+//!
+//! One word, `state`, holds the head of the reaction list (a pointer to a [`Header`], aligned to
+//! at least 4) and a two-bit tag:
+//!
+//! | tag | meaning | outcome slot | a registration |
+//! |---|---|---|---|
+//! | `PENDING` | no settler yet | empty | pushes its node |
+//! | `CLAIMED` | a settler won and is writing the outcome | written by that settler only | pushes |
+//! | `PUBLISHED` | the outcome is readable; the settler is handing out the list | read-only | pushes |
+//! | `SETTLED` (null list) | final: every pushed node was handed to the settler's `schedule` | read-only | gets its node back |
+//!
+//! - **settle(o, schedule)** (S1) CAS the tag `PENDING → CLAIMED` (at most one settler ever
+//!   wins; the others get `o` back); (S2) write `o`; (S3) `swap(PUBLISHED, AcqRel)` takes the
+//!   list; (S4) `schedule` it in registration order; (S5) CAS `PUBLISHED → SETTLED` (AcqRel):
+//!   if nodes were pushed meanwhile the CAS fails, and the settler takes them with another swap
+//!   and goes back to S4. S3's Release publishes S2; Acquire on S3 and S5's swaps makes the
+//!   registrars' nodes visible.
+//! - **register(r)** (R1) link the node in front of the head; (R2) CAS it in (Release,
+//!   publishes the node), keeping the tag, retried on contention; if the state is `SETTLED`
+//!   (read with Acquire, so the outcome and everything the settler did before S5 are visible),
+//!   the node comes back to the registrar.
+//! - **read** `outcome()` is `Some` once an Acquire load sees `PUBLISHED` or `SETTLED`, which
+//!   synchronizes with S3: no reader sees a settled cell without its outcome.
+//!
+//! Exactly once (proofs/promise.md, P1): every successful R2 comes before S5's final CAS in the
+//! modification order of `state` (that CAS succeeds only on an empty `PUBLISHED` word, and R2
+//! changes the word), so the node is in a list some swap takes; a registration that reads
+//! `SETTLED` pushed nothing. No node is in both places, none in neither.
+//!
+//! Order: if `register(a)` happens-before `register(b)` and `b` comes back, `a` was pushed
+//! before the final S5, so `schedule` saw it before S5, and S5 (Release) happens-before `b`'s
+//! Acquire read of `SETTLED`: whoever schedules `b` does so after `a` was scheduled. With a FIFO
+//! scheduler (the loop's microtask queue), reactions run in registration order, also across the
+//! race. The settler never waits for a registrar: registrars that keep pushing keep it in S4–S5,
+//! each round handing out what they pushed.
+//!
+//! Nodes are thin (a header with two function pointers, then the closure), so one reaction is
+//! one allocation; each list is LIFO and the settler reverses it.
+
+use alloc::boxed::Box;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr;
+
+use crate::sync::atomic::{
+    AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
+use crate::sync::cell::UnsafeCell;
+
+const PENDING: usize = 0b00;
+const CLAIMED: usize = 0b01;
+const PUBLISHED: usize = 0b10;
+const SETTLED: usize = 0b11;
+const TAGS: usize = 0b11;
+
+/// The header every reaction node starts with (`repr(C)`, so a pointer to a node is a pointer to
+/// its header).
+#[repr(C)]
+struct Header<O> {
+    next: *mut Header<O>,
+    /// Runs the reaction with the outcome and frees the node.
+    run: unsafe fn(*mut Header<O>, &O),
+    /// Frees the node without running it (the cell was dropped unsettled).
+    discard: unsafe fn(*mut Header<O>),
+}
+
+#[repr(C)]
+struct Node<O, F> {
+    header: Header<O>,
+    reaction: F,
+}
+
+/// A reaction: a closure to run once with the outcome, in one allocation (a thin node, so the
+/// cell's list costs no allocation beyond the closure's own).
+pub struct Reaction<O> {
+    node: *mut Header<O>,
+    _owns: PhantomData<OwnedClosure<O>>,
+}
+
+/// What a [`Reaction`] owns, for variance and drop-check purposes.
+type OwnedClosure<O> = Box<dyn FnOnce(&O) + Send>;
+
+// SAFETY: a `Reaction` owns a node whose closure is `Send` (enforced by `Reaction::new`); moving
+// the node to another thread moves the closure.
+unsafe impl<O> Send for Reaction<O> {}
+
+impl<O> Reaction<O> {
+    /// Allocates the node for `reaction` (the one allocation of a reaction).
+    pub fn new<F: FnOnce(&O) + Send + 'static>(reaction: F) -> Self {
+        unsafe fn run<O, F: FnOnce(&O)>(node: *mut Header<O>, outcome: &O) {
+            // SAFETY: `node` came from `Box::into_raw` of a `Node<O, F>` (`Reaction::new`) and
+            // is owned by the caller, who gives it up here; `repr(C)` puts the header first.
+            let node = unsafe { Box::from_raw(node.cast::<Node<O, F>>()) };
+            (node.reaction)(outcome);
+        }
+        unsafe fn discard<O, F>(node: *mut Header<O>) {
+            // SAFETY: as in `run`.
+            drop(unsafe { Box::from_raw(node.cast::<Node<O, F>>()) });
+        }
+        let node = Box::new(Node {
+            header: Header {
+                next: ptr::null_mut(),
+                run: run::<O, F>,
+                discard: discard::<O, F>,
+            },
+            reaction,
+        });
+        Self {
+            node: Box::into_raw(node).cast::<Header<O>>(),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Runs the reaction with `outcome`, consuming it.
+    pub fn run(self, outcome: &O) {
+        let node = self.node;
+        core::mem::forget(self);
+        // SAFETY: we own `node`, a live node from `Reaction::new` (forgotten above, so `Drop`
+        // will not free it too).
+        let run = unsafe { (*node).run };
+        // SAFETY: `run` was set for the node's concrete type by `Reaction::new`; it takes over
+        // the node.
+        unsafe { run(node, outcome) }
+    }
+}
+
+impl<O> Drop for Reaction<O> {
+    fn drop(&mut self) {
+        // SAFETY: an unrun reaction owns its live node.
+        let discard = unsafe { (*self.node).discard };
+        // SAFETY: `discard` frees the node with its concrete type; nobody uses it afterwards.
+        unsafe { discard(self.node) }
+    }
+}
+
+/// The reactions a settler took, in registration order (an iterator; unrun ones are dropped
+/// with it).
+pub struct Reactions<O> {
+    head: *mut Header<O>,
+}
+
+// SAFETY: owns its nodes, whose closures are `Send` (see `Reaction`).
+unsafe impl<O> Send for Reactions<O> {}
+
+impl<O> Reactions<O> {
+    /// True if no reaction was registered before the settlement.
+    pub fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Runs every reaction in registration order with `outcome`. A panicking reaction is the
+    /// caller's to contain: the ones after it are dropped unrun by `Drop`, so wrap each reaction
+    /// in its own guard if they must all run (the promise layer does).
+    pub fn run_all(mut self, outcome: &O) {
+        while let Some(reaction) = self.pop() {
+            reaction.run(outcome);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Reaction<O>> {
+        if self.head.is_null() {
+            return None;
+        }
+        let node = self.head;
+        // SAFETY: `node` is a node of this list, which we own.
+        self.head = unsafe { (*node).next };
+        Some(Reaction {
+            node,
+            _owns: PhantomData,
+        })
+    }
+}
+
+impl<O> core::fmt::Debug for Reactions<O> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Reactions")
+            .field("empty", &self.is_empty())
+            .finish()
+    }
+}
+
+impl<O> core::fmt::Debug for Reaction<O> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Reaction(..)")
+    }
+}
+
+impl<O> core::fmt::Debug for SettleCell<O> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SettleCell")
+            .field("settled", &self.outcome().is_some())
+            .finish()
+    }
+}
+
+impl<O> Default for SettleCell<O> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<O> Iterator for Reactions<O> {
+    type Item = Reaction<O>;
+    fn next(&mut self) -> Option<Reaction<O>> {
+        self.pop()
+    }
+}
+
+impl<O> Drop for Reactions<O> {
+    fn drop(&mut self) {
+        while self.pop().is_some() {}
+    }
+}
+
+/// Reverses a LIFO chain of nodes (newest first) into registration order.
+fn reverse<O>(mut head: *mut Header<O>) -> *mut Header<O> {
+    let mut reversed = ptr::null_mut();
+    while !head.is_null() {
+        // SAFETY: the chain was taken whole from the cell by its one settler; we own its nodes,
+        // and `head` is one of them.
+        let next = unsafe { (*head).next };
+        // SAFETY: as above.
+        unsafe { (*head).next = reversed };
+        reversed = head;
+        head = next;
+    }
+    reversed
+}
+
+/// The settlement cell of one promise: `O` is the outcome (`Result<T, E>` for promises). Share
+/// it (in an `Arc`) between the settlers and the registrars; see the module docs.
+pub struct SettleCell<O> {
+    state: AtomicUsize,
+    outcome: UnsafeCell<MaybeUninit<O>>,
+}
+
+// SAFETY: the outcome is written once by the one settler before it is published (Release) and
+// only read after (Acquire); nodes are `Send` and change owner through the AcqRel protocol above.
+// `O: Send` to settle from another thread, `O: Sync` to read it from several.
+unsafe impl<O: Send + Sync> Sync for SettleCell<O> {}
+// SAFETY: as above; the cell owns its outcome and its nodes.
+unsafe impl<O: Send> Send for SettleCell<O> {}
+
+impl<O> SettleCell<O> {
+    /// A pending cell with no reaction.
+    pub fn new() -> Self {
+        const { assert!(align_of::<Header<()>>() > TAGS) };
+        Self {
+            state: AtomicUsize::new(0),
+            outcome: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+
+    /// A cell that is settled from the start (no atomic protocol needed: not shared yet).
+    pub fn settled(outcome: O) -> Self {
+        Self {
+            state: AtomicUsize::new(SETTLED),
+            outcome: UnsafeCell::new(MaybeUninit::new(outcome)),
+        }
+    }
+
+    /// Settles the cell, if no settler won before, and hands every reaction registered before
+    /// the settlement completes to `schedule`, in batches, in registration order. Returns the
+    /// outcome back if another settler won.
+    ///
+    /// `schedule` should only queue the reactions (for example as microtasks), not run user
+    /// code: registrations that race the settlement wait in the list until it returns.
+    pub fn settle(&self, outcome: O, mut schedule: impl FnMut(Reactions<O>)) -> Result<(), O> {
+        // S1: claim. Relaxed load: only a guess for the CAS, which validates it.
+        let mut current = self.state.load(Relaxed);
+        loop {
+            if current & TAGS != PENDING {
+                return Err(outcome); // another settler claimed first
+            }
+            // Relaxed: the claim publishes nothing (S3 publishes the outcome; the swaps acquire
+            // the nodes).
+            match self
+                .state
+                .compare_exchange_weak(current, current | CLAIMED, Relaxed, Relaxed)
+            {
+                Ok(_) => break,
+                Err(actual) => current = actual,
+            }
+        }
+        // S2: write the outcome.
+        // SAFETY: exclusive: only the claimer writes (the tag never returns to PENDING), and no
+        // reader reads before PUBLISHED (S3, Release).
+        self.outcome
+            .with_mut(|slot| unsafe { (*slot).write(outcome) });
+        // S3: publish the outcome and take the list. AcqRel: Release publishes S2 to every
+        // Acquire reader of PUBLISHED or SETTLED; Acquire synchronizes with every registrar's
+        // Release CAS (R2) before it, so the nodes taken are initialized.
+        let mut list = self.state.swap(PUBLISHED, AcqRel);
+        debug_assert_eq!(list & TAGS, CLAIMED, "only the claimer publishes");
+        loop {
+            // S4: hand out what was taken, in registration order.
+            let head = (list & !TAGS) as *mut Header<O>;
+            if !head.is_null() {
+                schedule(Reactions {
+                    head: reverse(head),
+                });
+            }
+            // S5: finish, unless more nodes were pushed meanwhile. AcqRel on success: Release
+            // orders everything `schedule` did before the Acquire load of a registrar that
+            // reads SETTLED. Acquire on failure: the nodes are taken by the swap below anyway.
+            match self
+                .state
+                .compare_exchange(PUBLISHED, SETTLED, AcqRel, Acquire)
+            {
+                Ok(_) => return Ok(()),
+                // More reactions: take them (AcqRel, as S3) and go round again.
+                Err(_) => list = self.state.swap(PUBLISHED, AcqRel),
+            }
+        }
+    }
+
+    /// Registers `reaction`; the settler will hand it to its `schedule`. If the cell is already
+    /// settled, the reaction comes back: the caller schedules it (or runs it) with
+    /// [`SettleCell::outcome`], which is then `Some`.
+    pub fn register(&self, reaction: Reaction<O>) -> Result<(), Reaction<O>> {
+        let node = reaction.node;
+        // Relaxed load: a guess validated by the CAS (or re-read with Acquire below).
+        let mut current = self.state.load(Relaxed);
+        loop {
+            if current == SETTLED {
+                // Acquire: synchronizes with S5 (and so with S3): the outcome, and everything the
+                // settler scheduled, happen-before whatever the caller does with the reaction.
+                let settled = self.state.load(Acquire);
+                debug_assert_eq!(settled, SETTLED, "SETTLED is final");
+                return Err(reaction);
+            }
+            // R1: link the node in front of the current head. We still own the node.
+            // SAFETY: the node is ours until the CAS below succeeds.
+            unsafe { (*node).next = (current & !TAGS) as *mut Header<O> };
+            // R2: Release publishes the node (closure and `next`) to the settler's Acquire
+            // swap. Relaxed on failure: we retry with the value read.
+            match self.state.compare_exchange_weak(
+                current,
+                node as usize | (current & TAGS),
+                Release,
+                Relaxed,
+            ) {
+                Ok(_) => {
+                    core::mem::forget(reaction); // the list owns the node now
+                    return Ok(());
+                }
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// The outcome, once published.
+    pub fn outcome(&self) -> Option<&O> {
+        // Acquire: pairs with S3's Release, so the outcome written in S2 is visible.
+        let tag = self.state.load(Acquire) & TAGS;
+        if tag == PUBLISHED || tag == SETTLED {
+            // The outcome is never written again after S3, so shared references are fine for
+            // the cell's lifetime.
+            Some(self.outcome.with(|slot| {
+                // SAFETY: the slot lives as long as the cell (see above).
+                let slot: &MaybeUninit<O> = unsafe { &*slot };
+                // SAFETY: initialized before PUBLISHED (S2).
+                unsafe { slot.assume_init_ref() }
+            }))
+        } else {
+            None
+        }
+    }
+
+    /// Whether a settler has claimed the cell (a racy snapshot; `outcome` decides).
+    pub fn is_claimed(&self) -> bool {
+        self.state.load(Relaxed) & TAGS != PENDING
+    }
+}
+
+impl<O> Drop for SettleCell<O> {
+    fn drop(&mut self) {
+        // Relaxed: `&mut self` means no other thread can touch the cell, and whatever handed us
+        // the last reference (an `Arc` drop) synchronized with every earlier user.
+        let state = self.state.load(Relaxed);
+        let tag = state & TAGS;
+        debug_assert!(
+            tag == PENDING || tag == SETTLED,
+            "a settler cannot outlive its cell"
+        );
+        if tag == SETTLED {
+            self.outcome.with_mut(|slot| {
+                // SAFETY: `&mut self`: nobody else can reach the slot.
+                let slot = unsafe { &mut *slot };
+                // SAFETY: initialized before PUBLISHED (S2), dropped only here.
+                unsafe { slot.assume_init_drop() }
+            });
+        } else {
+            drop(Reactions {
+                head: (state & !TAGS) as *mut Header<O>,
+            });
+        }
+    }
+}
+
+#[cfg(all(test, not(loom), not(feature = "shuttle")))]
+mod tests {
+    use super::*;
+    use alloc::sync::Arc;
+    use alloc::vec::Vec;
+    use std::sync::Mutex;
+
+    #[test]
+    fn reactions_before_and_after_settle_each_run_once_in_order() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let cell = SettleCell::<u32>::new();
+        for k in 0..3 {
+            let log = Arc::clone(&log);
+            assert!(
+                cell.register(Reaction::new(move |v: &u32| log
+                    .lock()
+                    .unwrap()
+                    .push((k, *v))))
+                    .is_ok()
+            );
+        }
+        assert!(cell.outcome().is_none());
+        let mut batches = Vec::new();
+        cell.settle(7, |reactions| batches.push(reactions)).unwrap();
+        assert_eq!(
+            cell.settle(8, |_| unreachable!()).err(),
+            Some(8),
+            "the second settler loses"
+        );
+        assert_eq!(batches.len(), 1);
+        for batch in batches {
+            batch.run_all(cell.outcome().unwrap());
+        }
+        let log2 = Arc::clone(&log);
+        let late = cell
+            .register(Reaction::new(move |v: &u32| {
+                log2.lock().unwrap().push((3, *v))
+            }))
+            .err()
+            .unwrap();
+        late.run(cell.outcome().unwrap());
+        assert_eq!(*log.lock().unwrap(), [(0, 7), (1, 7), (2, 7), (3, 7)]);
+    }
+
+    #[test]
+    fn dropping_cells_drops_outcomes_and_unrun_reactions() {
+        let counter = Arc::new(());
+        let pending = SettleCell::<Arc<()>>::new();
+        let c = Arc::clone(&counter);
+        assert!(pending.register(Reaction::new(move |_| drop(c))).is_ok());
+        drop(pending);
+        let settled = SettleCell::new();
+        settled.settle(Arc::clone(&counter), drop).unwrap();
+        drop(settled);
+        assert_eq!(Arc::strong_count(&counter), 1);
+    }
+}
