@@ -399,6 +399,13 @@ impl Cx<'_> {
         let now = self.local.now.get();
         let mark = self.local.timers.borrow().pass_mark();
         loop {
+            // Nothing due: done, without touching an atomic (a loop without timers pays only a
+            // heap peek per tick).
+            let next = self.local.timers.borrow().next_deadline();
+            if next.is_none_or(|deadline| deadline > now) {
+                return ran;
+            }
+            // Termination stops the pass: pending timers are cancelled, not run.
             if self.shared.state.load() == LoopState::Terminating || self.discarding() {
                 return ran;
             }
