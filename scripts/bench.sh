@@ -30,8 +30,7 @@
 # callgrind only); for the timers: BENCH_TIMER_REPS (repetitions per row and size, default 9),
 # BENCH_TIMER_OPS (timed operations per window, default 20000; cancel windows are at least n),
 # CALLGRIND_TIMER_OPS (the same under callgrind, default 20000). The timer part takes about
-# 4 minutes of the default run (criterion about 100 s, the table about 60 s, callgrind about
-# 60 s).
+# 2.5 minutes of the default run (most of it criterion, about 100 s); the whole run about 5.
 set -euo pipefail
 shopt -s inherit_errexit
 
