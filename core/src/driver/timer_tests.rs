@@ -474,8 +474,9 @@ fn a_sleeping_loop_wakes_for_its_earliest_timer_on_the_system_clock() {
         el.set_timeout(ms(30), move |cx| {
             let fired = start.elapsed();
             assert!(fired >= ms(30), "fired early: {fired:?}");
+            // (Not under Miri, whose clock and timed parks are virtual.)
             assert!(
-                cx.handle().stats().parks >= 2,
+                cfg!(miri) || cx.handle().stats().parks >= 2,
                 "the loop slept between the timers"
             );
             cx.shutdown();
