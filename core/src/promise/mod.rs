@@ -66,3 +66,6 @@ mod assertions {
     assert_impl_all!(Reaction<u32>: Send);
     assert_impl_all!(Reactions<u32>: Send);
 }
+
+#[cfg(all(test, not(loom), not(feature = "shuttle")))]
+mod tests;

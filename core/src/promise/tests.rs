@@ -1,0 +1,56 @@
+//! Unit tests of the settlement cell on one thread. Races are in `models/tests/promise.rs`.
+
+use super::cell::{Reaction, SettleCell};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use std::sync::Mutex;
+
+#[test]
+fn reactions_before_and_after_settle_each_run_once_in_order() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let cell = SettleCell::<u32>::new();
+    for k in 0..3 {
+        let log = Arc::clone(&log);
+        assert!(
+            cell.register(Reaction::new(move |v: &u32| log
+                .lock()
+                .unwrap()
+                .push((k, *v))))
+                .is_ok()
+        );
+    }
+    assert!(cell.outcome().is_none());
+    let mut batches = Vec::new();
+    cell.settle(7, |reactions| batches.push(reactions)).unwrap();
+    assert_eq!(
+        cell.settle(8, |_| unreachable!()).err(),
+        Some(8),
+        "the second settler loses"
+    );
+    assert_eq!(batches.len(), 1);
+    for batch in batches {
+        batch.run_all(cell.outcome().unwrap());
+    }
+    let log2 = Arc::clone(&log);
+    let late = cell
+        .register(Reaction::new(move |v: &u32| {
+            log2.lock().unwrap().push((3, *v))
+        }))
+        .err()
+        .unwrap();
+    late.run(cell.outcome().unwrap());
+    assert_eq!(*log.lock().unwrap(), [(0, 7), (1, 7), (2, 7), (3, 7)]);
+}
+
+#[test]
+fn dropping_cells_drops_outcomes_and_unrun_reactions() {
+    let counter = Arc::new(());
+    let pending = SettleCell::<Arc<()>>::new();
+    let c = Arc::clone(&counter);
+    assert!(pending.register(Reaction::new(move |_| drop(c))).is_ok());
+    drop(pending);
+    let settled = SettleCell::new();
+    settled.settle(Arc::clone(&counter), drop).unwrap();
+    drop(settled);
+    assert_eq!(Arc::strong_count(&counter), 1);
+}
