@@ -209,22 +209,29 @@ impl Cx<'_> {
     }
 
     /// Moves every remote microtask that is ready to the back of the local queue (which keeps
-    /// their order: the checkpoint runs local ones first, then remote ones), applying the timer
-    /// requests among them. Returns how many requests it applied. For `Cx::clear_timer`, which
-    /// must see a timer set from a `Handle` before it; runs no user code but destructors.
+    /// their order: the checkpoint runs local ones first, then remote ones). Timer sets among
+    /// them are armed at once (arming runs no user code and has no visible effect but the timer
+    /// itself); timer clears keep their place in the queue, as internal microtasks (counted in
+    /// `microtasks_run`), so they are decided in order with the sender's microtasks. Returns how
+    /// many sets it armed. For `Cx::clear_timer`, which must find a timer that a `Handle` set
+    /// before it; runs no user code but destructors.
     pub(super) fn absorb_remote_microtasks(&self) -> usize {
-        let mut applied = 0;
+        let mut armed = 0;
         loop {
             let popped = self.local.remote_microtasks.borrow_mut().pop();
             match popped {
                 Some(Remote::Microtask(task)) => {
                     self.local.microtasks.borrow_mut().push_back(to_local(task));
                 }
-                Some(Remote::Timer(request)) => {
+                Some(Remote::Timer(request)) if request.is_set() => {
                     self.apply_timer_request(*request);
-                    applied += 1;
+                    armed += 1;
                 }
-                None => return applied,
+                Some(Remote::Timer(request)) => {
+                    let clear: LocalTask = Box::new(move |cx| cx.apply_timer_request(*request));
+                    self.local.microtasks.borrow_mut().push_back(clear);
+                }
+                None => return armed,
             }
         }
     }

@@ -603,3 +603,44 @@ fn waiting_on_the_owning_thread_before_run_does_not_block() {
         "returns at once before run"
     );
 }
+
+#[test]
+fn queued_clears_from_other_threads_keep_their_order_and_do_not_nest() {
+    let (mut el, clock) = manual_loop(Config::default());
+    let x = el.set_timeout(ms(5), |_| panic!("cleared")).unwrap();
+    let first = Arc::new(std::sync::Mutex::new(None));
+    let tickets = Rc::new(RefCell::new(None));
+    let (f, t) = (Arc::clone(&first), Rc::clone(&tickets));
+    el.submit(move |cx| {
+        // While this task runs, another thread queues a microtask that clears X, then a clear
+        // of X, then many clears of IDs that are not live.
+        let h = cx.handle();
+        let sent = std::thread::spawn(move || {
+            h.queue_microtask(move |cx| *f.lock().unwrap() = Some(cx.clear_timer(x)))
+                .unwrap();
+            let ticket = h.clear_timer(x);
+            let dead: Vec<_> = (0..20_000)
+                .map(|_| h.clear_timer(TimerId::new(1 << 40).unwrap()))
+                .collect();
+            (ticket, dead)
+        })
+        .join()
+        .unwrap();
+        *t.borrow_mut() = Some(sent);
+        // A clear that misses absorbs all of that: the clears keep their place behind the
+        // microtask (and none of them recurses into another).
+        assert_eq!(
+            cx.clear_timer(TimerId::new(1 << 41).unwrap()),
+            ClearOutcome::NotPending
+        );
+    })
+    .unwrap();
+    run_virtual(&mut el, &clock);
+    assert_eq!(*first.lock().unwrap(), Some(ClearOutcome::Cancelled));
+    let (ticket, dead) = tickets.take().unwrap();
+    assert_eq!(ticket.wait(), Ok(ClearOutcome::NotPending));
+    assert!(
+        dead.into_iter()
+            .all(|t| t.wait() == Ok(ClearOutcome::NotPending))
+    );
+}

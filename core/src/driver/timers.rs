@@ -78,6 +78,12 @@ pub(super) enum TimerRequest {
     },
 }
 
+impl TimerRequest {
+    pub(super) fn is_set(&self) -> bool {
+        matches!(self, TimerRequest::Set { .. })
+    }
+}
+
 pub(super) enum SendTimerCallback {
     Once(SendTask),
     Repeat {
@@ -278,20 +284,42 @@ impl Cx<'_> {
     /// running (from the callback or from the microtasks of its checkpoint): an interval stops
     /// (`Cancelled`), a timeout has fired (`NotPending`). A timer set from another thread that
     /// the loop has not armed yet is armed first (its request applied), so a clear that the set
-    /// happens-before always finds it. After termination began: `Terminated` (termination
-    /// cancels every timer).
+    /// happens-before finds it — unless another thread's push ahead of the set in the ring is
+    /// still being written (its slot claimed, not yet published), which stops the loop from
+    /// reading further for now. After termination began: `Terminated` (termination cancels
+    /// every timer).
     pub fn clear_timer(&self, id: TimerId) -> ClearOutcome {
         if !self.shared.state.load().accepts_work() {
             return ClearOutcome::Terminated;
         }
-        let mut cancel = self.local.timers.borrow_mut().cancel(id);
-        if matches!(cancel, Cancel::NotFound) && self.absorb_remote_microtasks() > 0 {
-            // The set may still be in the remote microtask ring: take what is there (microtasks
-            // move to the local queue, in order; requests are applied). Arming timers inside a
-            // pass is safe for the pass: they get sequence numbers after its mark, so the pass
-            // does not take them (proofs/timer.md, L2).
-            cancel = self.local.timers.borrow_mut().cancel(id);
+        let cancel = self.local.timers.borrow_mut().cancel(id);
+        if !matches!(cancel, Cancel::NotFound) {
+            return self.cancelled(cancel);
         }
+        // The set may still be in the remote microtask ring: take what is ready there (sets are
+        // armed now; microtasks and clears move to the local queue, in order). Arming inside a
+        // pass is safe for the pass: new arms get sequence numbers after its mark, so the pass
+        // does not take them (proofs/timer.md, L3). A push still being written ahead of the set
+        // stops the absorption (`Pending`): then the set is not found yet.
+        if self.absorb_remote_microtasks() == 0 {
+            return ClearOutcome::NotPending;
+        }
+        if !self.shared.state.load().accepts_work() {
+            return ClearOutcome::Terminated; // a shutdown came meanwhile and dropped the timers
+        }
+        let cancel = self.local.timers.borrow_mut().cancel(id);
+        self.cancelled(cancel)
+    }
+
+    /// A clear decided now, from the pool alone (a clear sent from another thread: everything
+    /// its sender sent before it has been applied already, so there is nothing to absorb).
+    fn clear_now(&self, id: TimerId) -> ClearOutcome {
+        let cancel = self.local.timers.borrow_mut().cancel(id);
+        self.cancelled(cancel)
+    }
+
+    /// The outcome of a pool cancel, with its side effects (count, drop the callback).
+    fn cancelled(&self, cancel: Cancel<TimerCallback>) -> ClearOutcome {
         match cancel {
             Cancel::Cancelled(callback) => {
                 Counters::add(&self.shared.counters.timers_cancelled, 1);
@@ -379,7 +407,7 @@ impl Cx<'_> {
             }
             TimerRequest::Clear { id, reply } => {
                 if accepting {
-                    reply.send(self.clear_timer(id));
+                    reply.send(self.clear_now(id));
                 } else {
                     reply.send(ClearOutcome::Terminated);
                 }
