@@ -135,6 +135,52 @@ pub fn pick(max: usize, loom_value: usize) -> usize {
     }
 }
 
+/// Bookkeeping of one closure in a model: how often it ran and how often it was dropped. The
+/// closure owns a [`Witness`](ledger::Witness), so its drop is the closure's drop; a model then
+/// asserts "ran once, or was handed back and dropped unrun — never both, never neither".
+pub mod ledger {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    /// Runs and drops of one closure (plain std atomics: read after the threads are joined).
+    #[derive(Debug, Default)]
+    pub struct Ledger {
+        /// Times the closure ran.
+        pub ran: AtomicUsize,
+        /// Times the closure was dropped.
+        pub dropped: AtomicUsize,
+    }
+
+    impl Ledger {
+        /// A fresh ledger, shared between the model and its closure's witness.
+        pub fn new() -> Arc<Self> {
+            Arc::new(Self::default())
+        }
+    }
+
+    /// Owned by the closure whose ledger it writes: counts the run, and the drop.
+    #[derive(Debug)]
+    pub struct Witness(pub Arc<Ledger>);
+
+    impl Witness {
+        /// A witness writing to `ledger`.
+        pub fn new(ledger: &Arc<Ledger>) -> Self {
+            Self(Arc::clone(ledger))
+        }
+
+        /// Marks the run (the witness drops with the closure right after).
+        pub fn ran(&self) {
+            self.0.ran.fetch_add(1, SeqCst);
+        }
+    }
+
+    impl Drop for Witness {
+        fn drop(&mut self) {
+            self.0.dropped.fetch_add(1, SeqCst);
+        }
+    }
+}
+
 /// The lock of the selected backend, for model bookkeeping that the checker must see (a queue
 /// standing in for the loop's microtask queue, for example).
 pub mod sync {

@@ -10,29 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
 use eventloop_core::driver::Handle;
 use eventloop_core::state::LoopState;
+use eventloop_models::ledger::{Ledger, Witness};
 use eventloop_models::{Model, check, model_loop, scale, thread};
-
-/// Counts runs and drops of one submitted task: it must run exactly once, or be handed back and
-/// dropped unrun — never both, never neither.
-struct Ledger {
-    ran: AtomicUsize,
-    dropped: AtomicUsize,
-}
-
-struct Witness(StdArc<Ledger>);
-
-impl Drop for Witness {
-    fn drop(&mut self) {
-        self.0.dropped.fetch_add(1, SeqCst);
-    }
-}
-
-fn ledger() -> StdArc<Ledger> {
-    StdArc::new(Ledger {
-        ran: AtomicUsize::new(0),
-        dropped: AtomicUsize::new(0),
-    })
-}
 
 /// (a) W1/W2 no lost wake-up, de-duplicated unparks: producers submit while the loop decides
 /// to sleep; the last task shuts the loop down, so `run` returns only if every wake-up arrived.
@@ -90,16 +69,16 @@ fn driver_b_submit_races_shutdown() {
             let submits = scale(2, 40, 400);
             let mut el = model_loop();
             let handle = el.handle();
-            let ledgers: Vec<_> = (0..submits).map(|_| ledger()).collect();
+            let ledgers: Vec<_> = (0..submits).map(|_| Ledger::new()).collect();
             let producer = {
                 let handle = handle.clone();
                 let ledgers = ledgers.clone();
                 thread::spawn(move || {
                     let mut accepted = 0;
                     for (i, l) in ledgers.into_iter().enumerate() {
-                        let witness = Witness(l.clone());
+                        let witness = Witness::new(&l);
                         let task = move |_: &eventloop_core::Cx<'_>| {
-                            witness.0.ran.fetch_add(1, SeqCst);
+                            witness.ran();
                         };
                         // Alternate macrotasks and microtasks: the final drain must keep both.
                         let admitted = if i % 2 == 0 {
@@ -148,10 +127,10 @@ fn driver_c_shutdown_races_close() {
         || {
             let mut el = model_loop();
             let handle = el.handle();
-            let l = ledger();
-            let witness = Witness(l.clone());
+            let l = Ledger::new();
+            let witness = Witness::new(&l);
             el.submit(move |_| {
-                witness.0.ran.fetch_add(1, SeqCst);
+                witness.ran();
             })
             .unwrap();
             let a = {

@@ -13,30 +13,13 @@ use std::time::Duration;
 use eventloop_core::driver::ClearOutcome;
 use eventloop_core::state::LoopState;
 use eventloop_core::timer::TimerError;
+use eventloop_models::ledger::{Ledger, Witness};
 use eventloop_models::{Model, check, pick, scale, thread, timer_model_loop};
-
-/// What happened to one timer's callback: runs, and drops of the closure that owns it.
-#[derive(Default)]
-struct Ledger {
-    ran: AtomicUsize,
-    dropped: AtomicUsize,
-}
-
-/// Captured by a callback: its drop is the callback's drop.
-struct Witness(StdArc<Ledger>);
-
-impl Drop for Witness {
-    fn drop(&mut self) {
-        self.0.dropped.fetch_add(1, SeqCst);
-    }
-}
 
 /// A callback that records its run in `ledger`, and its drop through a witness.
 fn recorded(ledger: &StdArc<Ledger>) -> impl FnOnce(&eventloop_core::Cx<'_>) + Send + 'static {
-    let witness = Witness(StdArc::clone(ledger));
-    move |_| {
-        witness.0.ran.fetch_add(1, SeqCst);
-    }
+    let witness = Witness::new(ledger);
+    move |_| witness.ran()
 }
 
 /// Outcomes seen over all the iterations of model (a), so that it can show both sides of the
@@ -55,7 +38,7 @@ fn timers_a_foreign_clear_races_firing() {
         Model::new("timers_a_foreign_clear_races_firing").preemption_bound(3),
         || {
             let mut el = timer_model_loop();
-            let ledger = StdArc::new(Ledger::default());
+            let ledger = Ledger::new();
             let id = el.set_timeout(Duration::ZERO, recorded(&ledger)).unwrap();
             let handle = el.handle();
             let clearer = thread::spawn(move || {
@@ -157,7 +140,7 @@ fn timers_c_threads_set_and_clear_conservation() {
                     thread::spawn(move || {
                         let mut mine = Vec::new();
                         for _ in 0..per_producer {
-                            let ledger = StdArc::new(Ledger::default());
+                            let ledger = Ledger::new();
                             match handle.set_timeout(Duration::ZERO, recorded(&ledger)) {
                                 Ok(id) => mine.push((Some(id), ledger)),
                                 // Refused after the shutdown: the callback comes back (and is

@@ -116,6 +116,7 @@ impl TimerIds {
             if issued >= self.limit {
                 return None;
             }
+            // Relaxed both ways: pairs with nothing (uniqueness comes from the RMW; see above).
             match self
                 .issued
                 .compare_exchange_weak(issued, issued + 1, Relaxed, Relaxed)

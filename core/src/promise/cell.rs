@@ -310,6 +310,7 @@ impl<O> SettleCell<O> {
             // S5: finish, unless more nodes were pushed meanwhile. AcqRel on success: Release
             // orders everything `schedule` did before the Acquire load of a registrar that
             // reads SETTLED. Acquire on failure: the nodes are taken by the swap below anyway.
+            // AcqRel / Acquire: see the S5 comment just above.
             match self
                 .state
                 .compare_exchange(PUBLISHED, SETTLED, AcqRel, Acquire)
@@ -372,11 +373,6 @@ impl<O> SettleCell<O> {
         } else {
             None
         }
-    }
-
-    /// Whether a settler has claimed the cell (a racy snapshot; `outcome` decides).
-    pub fn is_claimed(&self) -> bool {
-        self.state.load(Relaxed) & TAGS != PENDING
     }
 }
 

@@ -54,3 +54,17 @@ fn dropping_cells_drops_outcomes_and_unrun_reactions() {
     drop(settled);
     assert_eq!(Arc::strong_count(&counter), 1);
 }
+
+#[test]
+fn a_cell_settled_from_the_start_hands_reactions_back_and_refuses_settlers() {
+    let cell = SettleCell::settled(5u32);
+    assert_eq!(cell.outcome(), Some(&5));
+    assert_eq!(cell.settle(6, |_| unreachable!()).err(), Some(6));
+    let ran = Arc::new(Mutex::new(None));
+    let r = Arc::clone(&ran);
+    let back = cell
+        .register(Reaction::new(move |v: &u32| *r.lock().unwrap() = Some(*v)))
+        .expect_err("a settled cell hands the reaction back");
+    back.run(cell.outcome().unwrap());
+    assert_eq!(*ran.lock().unwrap(), Some(5));
+}
