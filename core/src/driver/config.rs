@@ -1,5 +1,5 @@
 //! The loop's configuration, its builder, and what it reports: [`Config`], [`Builder`],
-//! [`CallbackKind`], [`PanicReport`], [`RunError`].
+//! [`CallbackKind`], [`PanicReport`], [`RejectionEvent`], [`RunError`].
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -59,7 +59,43 @@ pub enum CallbackKind {
     /// The destructor of a task or microtask that `close` dropped unrun, or of a timer's
     /// callback (dropped when the timer is done, cleared, or cancelled by termination).
     Destructor,
+    /// The rejection hook ([`Builder::rejection_hook`]).
+    RejectionHook,
 }
+
+/// What a [`RejectionEvent`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// A promise was rejected and no reaction was registered on it by the end of the microtask
+    /// checkpoint in which the loop learnt of the rejection. Reported once per promise.
+    Unhandled,
+    /// A reaction was registered on a promise that had been reported [`Unhandled`](Self::Unhandled).
+    HandledLater,
+}
+
+/// An unhandled-rejection notification, given to the rejection hook at the end of a microtask
+/// checkpoint.
+pub struct RejectionEvent<'a> {
+    /// Unhandled, or handled later.
+    pub kind: RejectionKind,
+    /// The promise's identifier (its address: unique among live promises; a `HandledLater`
+    /// carries the id of the `Unhandled` report it answers).
+    pub id: usize,
+    /// The rejection reason.
+    pub reason: &'a dyn fmt::Debug,
+}
+
+impl fmt::Debug for RejectionEvent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RejectionEvent")
+            .field("kind", &self.kind)
+            .field("id", &self.id)
+            .field("reason", self.reason)
+            .finish()
+    }
+}
+
+pub(super) type RejectionHook = Box<dyn FnMut(&RejectionEvent<'_>)>;
 
 /// A caught panic, as given to the panic hook.
 pub struct PanicReport {
@@ -115,6 +151,7 @@ pub struct Builder {
     config: Config,
     clock: Box<dyn Clock>,
     panic_hook: Option<PanicHook>,
+    rejection_hook: Option<RejectionHook>,
 }
 
 impl Builder {
@@ -124,6 +161,7 @@ impl Builder {
             config: Config::default(),
             clock: Box::new(crate::clock::SystemClock::new()),
             panic_hook: None,
+            rejection_hook: None,
         }
     }
 
@@ -142,6 +180,14 @@ impl Builder {
     /// Sets the hook that receives caught panics (default: print to stderr).
     pub fn panic_hook(mut self, hook: impl FnMut(PanicReport) + 'static) -> Self {
         self.panic_hook = Some(Box::new(hook));
+        self
+    }
+
+    /// Sets the hook that receives unhandled-rejection events (default: print `Unhandled` ones
+    /// to stderr). It runs on the loop thread at the end of a microtask checkpoint; a panic in
+    /// it is contained and reported like a callback's ([`CallbackKind::RejectionHook`]).
+    pub fn rejection_hook(mut self, hook: impl FnMut(&RejectionEvent<'_>) + 'static) -> Self {
+        self.rejection_hook = Some(Box::new(hook));
         self
     }
 
@@ -173,6 +219,8 @@ impl Builder {
                 unflushed_microtasks: Cell::new(0),
                 now: Cell::new(now),
                 panic_hook: RefCell::new(self.panic_hook),
+                rejections: RefCell::new(alloc::vec::Vec::new()),
+                rejection_hook: RefCell::new(self.rejection_hook),
                 config: self.config,
             },
         }

@@ -45,6 +45,8 @@ pub type SendTask = Box<dyn for<'a> FnOnce(&Cx<'a>) + Send + 'static>;
 pub(super) enum Remote {
     Microtask(SendTask),
     Timer(Box<TimerRequest>),
+    /// A promise job (reactions, adoption steps) scheduled from another thread.
+    Job(crate::promise::Job),
 }
 
 /// Work refused because the loop no longer accepts it (it is terminating or terminated). The
@@ -102,6 +104,10 @@ pub struct LoopStats {
     /// it (or, in theory, found the pool full: 2^32 − 1 live timers): their callbacks were
     /// dropped unrun.
     pub timers_dropped: usize,
+    /// Promise rejections reported unhandled to the rejection hook.
+    pub rejections_unhandled: usize,
+    /// Reactions registered on promises after their rejection was reported unhandled.
+    pub rejections_handled_later: usize,
 }
 
 #[derive(Default)]
@@ -116,6 +122,8 @@ pub(super) struct Counters {
     pub(super) timers_fired: AtomicUsize,
     pub(super) timers_cancelled: AtomicUsize,
     pub(super) timers_dropped: AtomicUsize,
+    pub(super) rejections_unhandled: AtomicUsize,
+    pub(super) rejections_handled_later: AtomicUsize,
 }
 
 impl Counters {
@@ -257,6 +265,8 @@ impl Shared {
             timers_fired: c.timers_fired.load(Relaxed),
             timers_cancelled: c.timers_cancelled.load(Relaxed),
             timers_dropped: c.timers_dropped.load(Relaxed),
+            rejections_unhandled: c.rejections_unhandled.load(Relaxed),
+            rejections_handled_later: c.rejections_handled_later.load(Relaxed),
         }
     }
 }
@@ -296,7 +306,7 @@ impl Handle {
             )
             .map_err(|refused| match refused {
                 Remote::Microtask(task) => Rejected(task),
-                Remote::Timer(_) => unreachable!("a microtask was refused"),
+                Remote::Timer(_) | Remote::Job(_) => unreachable!("a microtask was refused"),
             })
     }
 

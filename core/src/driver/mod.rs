@@ -36,6 +36,7 @@
 
 mod config;
 mod handle;
+mod promises;
 mod timers;
 
 use alloc::boxed::Box;
@@ -45,14 +46,18 @@ use core::fmt;
 use core::time::Duration;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+pub use crate::promise::WaitOnLoopThread;
 use config::PanicHook;
-pub use config::{Builder, CallbackKind, Config, PanicReport, RunError};
+pub use config::{
+    Builder, CallbackKind, Config, PanicReport, RejectionEvent, RejectionKind, RunError,
+};
 use handle::Remote;
 use handle::{Counters, Shared};
 pub use handle::{Handle, LoopStats, Rejected, SendTask};
 use timers::TimerCallback;
-pub use timers::{ClearOutcome, ClearTicket, IntervalTask, SendIntervalTask, WaitOnLoopThread};
+pub use timers::{ClearOutcome, ClearTicket, IntervalTask, SendIntervalTask};
 
+use crate::promise::Job;
 use crate::ring::{Consumer, PopError};
 use crate::state::{LoopState, Transition};
 use crate::sync::atomic::{Ordering::SeqCst, fence};
@@ -73,7 +78,7 @@ enum Idle {
 
 struct Local {
     tasks: RefCell<VecDeque<LocalTask>>,
-    microtasks: RefCell<VecDeque<LocalTask>>,
+    microtasks: RefCell<VecDeque<Microtask>>,
     remote_tasks: RefCell<Consumer<SendTask>>,
     remote_microtasks: RefCell<Consumer<Remote>>,
     /// The loop's timers (IDs from `Shared::timer_ids`, so `schedule_with_id` only).
@@ -91,6 +96,9 @@ struct Local {
     /// The tick time: read from the clock at the start of every tick and after every sleep.
     now: Cell<Duration>,
     panic_hook: RefCell<Option<PanicHook>>,
+    /// Unhandled-rejection notices received since the end of the last checkpoint.
+    rejections: RefCell<alloc::vec::Vec<promises::Notice>>,
+    rejection_hook: RefCell<Option<config::RejectionHook>>,
     config: Config,
 }
 
@@ -123,7 +131,7 @@ impl Cx<'_> {
         self.local
             .microtasks
             .borrow_mut()
-            .push_back(Box::new(microtask));
+            .push_back(Microtask::Task(Box::new(microtask)));
         Ok(())
     }
 
@@ -182,13 +190,20 @@ impl Cx<'_> {
         loop {
             let next = self.local.microtasks.borrow_mut().pop_front();
             let next = next.or_else(|| self.pop_remote_microtask());
-            let Some(microtask) = next else { return ran };
+            let Some(microtask) = next else {
+                // The end of the checkpoint: unhandled-rejection notices. The hook may queue
+                // microtasks; they run in this checkpoint (then the notices are checked again).
+                if self.report_rejections() {
+                    continue;
+                }
+                return ran;
+            };
             if self.discarding() {
                 // `close` stops the checkpoint: this and the rest are dropped and counted.
                 self.discard(microtask);
                 return ran;
             }
-            self.guarded(CallbackKind::Microtask, || microtask(self));
+            self.guarded(CallbackKind::Microtask, || microtask.run(self));
             self.local
                 .unflushed_microtasks
                 .set(self.local.unflushed_microtasks.get() + 1);
@@ -198,11 +213,12 @@ impl Cx<'_> {
 
     /// The next remote microtask, applying the timer requests met on the way (they travel in
     /// the same ring; applying one runs no user code except, on refusal, a destructor).
-    fn pop_remote_microtask(&self) -> Option<LocalTask> {
+    fn pop_remote_microtask(&self) -> Option<Microtask> {
         loop {
             let popped = self.local.remote_microtasks.borrow_mut().pop();
             match popped? {
-                Remote::Microtask(task) => return Some(to_local(task)),
+                Remote::Microtask(task) => return Some(Microtask::Task(to_local(task))),
+                Remote::Job(job) => return Some(Microtask::Job(job)),
                 Remote::Timer(request) => self.apply_timer_request(*request),
             }
         }
@@ -221,7 +237,14 @@ impl Cx<'_> {
             let popped = self.local.remote_microtasks.borrow_mut().pop();
             match popped {
                 Some(Remote::Microtask(task)) => {
-                    self.local.microtasks.borrow_mut().push_back(to_local(task));
+                    let task = Microtask::Task(to_local(task));
+                    self.local.microtasks.borrow_mut().push_back(task);
+                }
+                Some(Remote::Job(job)) => {
+                    self.local
+                        .microtasks
+                        .borrow_mut()
+                        .push_back(Microtask::Job(job));
                 }
                 Some(Remote::Timer(request)) if request.is_set() => {
                     self.apply_timer_request(*request);
@@ -229,7 +252,10 @@ impl Cx<'_> {
                 }
                 Some(Remote::Timer(request)) => {
                     let clear: LocalTask = Box::new(move |cx| cx.apply_timer_request(*request));
-                    self.local.microtasks.borrow_mut().push_back(clear);
+                    self.local
+                        .microtasks
+                        .borrow_mut()
+                        .push_back(Microtask::Task(clear));
                 }
                 None => return armed,
             }
@@ -259,7 +285,7 @@ impl Cx<'_> {
 
     /// Drops a task that `close` leaves unrun, counting it. Its destructor is user code: a panic
     /// there is contained and reported like a callback's, so termination always completes.
-    pub(super) fn discard(&self, task: LocalTask) {
+    pub(super) fn discard<T>(&self, task: T) {
         Counters::add(&self.shared.counters.discarded, 1);
         self.guarded(CallbackKind::Destructor, move || drop(task));
     }
@@ -426,6 +452,14 @@ impl EventLoop {
     /// `Idle::Return`, until nothing is ready.
     fn drive(&mut self, idle: Idle) -> Result<(), RunError> {
         self.enter()?;
+        // From here on the loop is used through a shared reference only: promise jobs scheduled
+        // on this thread reach its microtask queue through the same (thread-local) pointer.
+        let this = &*self;
+        let _driving = promises::Driving::enter(&this.shared, &this.local);
+        this.drive_entered(idle)
+    }
+
+    fn drive_entered(&self, idle: Idle) -> Result<(), RunError> {
         loop {
             if self.shared.state.load() == LoopState::Terminating {
                 self.finish();
@@ -668,10 +702,15 @@ impl EventLoop {
             }
             match micro {
                 Ok(Remote::Microtask(micro)) => {
+                    let micro = Microtask::Task(to_local(micro));
+                    self.local.microtasks.borrow_mut().push_front(micro);
+                    progressed = true;
+                }
+                Ok(Remote::Job(job)) => {
                     self.local
                         .microtasks
                         .borrow_mut()
-                        .push_front(to_local(micro));
+                        .push_front(Microtask::Job(job));
                     progressed = true;
                 }
                 // Applied in termination mode: a set is dropped, a clear answers `Terminated`.
@@ -707,10 +746,13 @@ impl EventLoop {
     fn discard_all(&self) {
         loop {
             let tasks: VecDeque<LocalTask> = core::mem::take(&mut *self.local.tasks.borrow_mut());
-            let micro: VecDeque<LocalTask> =
+            let micro: VecDeque<Microtask> =
                 core::mem::take(&mut *self.local.microtasks.borrow_mut());
-            for task in tasks.into_iter().chain(micro) {
+            for task in tasks {
                 self.cx().discard(task);
+            }
+            for microtask in micro {
+                self.cx().discard(microtask);
             }
             let mut done = true;
             loop {
@@ -727,7 +769,8 @@ impl EventLoop {
             loop {
                 let popped = self.local.remote_microtasks.borrow_mut().try_pop();
                 match popped {
-                    Ok(Remote::Microtask(task)) => self.cx().discard(to_local(task)),
+                    Ok(Remote::Microtask(task)) => self.cx().discard(task),
+                    Ok(Remote::Job(job)) => self.cx().discard(job),
                     // Termination mode: a set is dropped and counted, a clear answers.
                     Ok(Remote::Timer(request)) => self.cx().apply_timer_request(*request),
                     Err(PopError::Closed) => break,
@@ -737,7 +780,9 @@ impl EventLoop {
                     }
                 }
             }
-            // A destructor cannot queue work (it has no `Cx`); the local queues stay empty.
+            // A destructor can queue work only through a promise (a dropped resolver rejects its
+            // promise, whose reactions are scheduled here): the check below sees it and the
+            // next round discards it too.
             if done
                 && self.local.tasks.borrow().is_empty()
                 && self.local.microtasks.borrow().is_empty()
@@ -747,6 +792,21 @@ impl EventLoop {
             if !done {
                 hint::yield_now();
             }
+        }
+    }
+}
+
+/// An entry of the loop-local microtask queue: a microtask, or a promise job.
+enum Microtask {
+    Task(LocalTask),
+    Job(Job),
+}
+
+impl Microtask {
+    fn run(self, cx: &Cx<'_>) {
+        match self {
+            Self::Task(task) => task(cx),
+            Self::Job(job) => job(),
         }
     }
 }
@@ -787,3 +847,6 @@ mod tests;
 
 #[cfg(all(test, not(loom), not(feature = "shuttle")))]
 mod timer_tests;
+
+#[cfg(all(test, not(loom), not(feature = "shuttle")))]
+mod promise_tests;

@@ -44,6 +44,7 @@ use core::time::Duration;
 
 use super::handle::{Counters, Remote, Shared};
 use super::{CallbackKind, Cx, Handle, LocalTask, SendTask};
+use crate::promise::WaitOnLoopThread;
 use crate::state::LoopState;
 use crate::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use crate::sync::{Arc, Condvar, Mutex};
@@ -181,21 +182,6 @@ pub struct ClearTicket {
     slot: Arc<ClearSlot>,
     shared: Arc<Shared>,
 }
-
-/// [`ClearTicket::wait`] was called on the loop's own thread, where it would wait for itself.
-/// Clear from a callback with [`Cx::clear_timer`] instead: it answers at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WaitOnLoopThread;
-
-impl fmt::Display for WaitOnLoopThread {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "waiting for a clear on the loop's own thread would never end; use Cx::clear_timer",
-        )
-    }
-}
-
-impl core::error::Error for WaitOnLoopThread {}
 
 impl ClearTicket {
     /// The outcome, if the loop has decided it.
@@ -628,7 +614,7 @@ impl Handle {
                 TimerRequest::Set { callback, .. } => Err(TimerError::Terminated(callback)),
                 TimerRequest::Clear { .. } => unreachable!("a set was refused"),
             },
-            Err(Remote::Microtask(_)) => unreachable!("a set was refused"),
+            Err(Remote::Microtask(_) | Remote::Job(_)) => unreachable!("a set was refused"),
         }
     }
 }

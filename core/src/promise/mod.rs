@@ -1,59 +1,64 @@
-//! Promise settlement (issue 5, first slice): the settlement core that promises are built on.
+//! Promises: settled once from any thread, with reactions that run as microtasks on the loop,
+//! exactly once each, in registration order.
 //!
-//! [`SettleCell`] is the part of a promise that is shared between threads: one outcome, settled
-//! once from any thread (the first settler wins; later ones get their outcome back), and the
-//! reactions registered before, during or after the settlement. Every registered
-//! [`Reaction`] is handed out exactly once — to the settler, in registration order
-//! ([`Reactions`], given to its scheduler), or back to its registrar, who found the cell
-//! settled — and no reader sees a
-//! settled cell without its outcome. If one registration happens-before another, a FIFO
-//! scheduler receives them in that order, also when the settlement races both. A reaction costs
-//! one allocation: its closure, in a thin
-//! node of the lock-free list. The algorithm and its orderings are in the `cell` module docs;
-//! the argument is `proofs/promise.md`.
+//! Two layers:
+//!
+//! - [`SettleCell`] is the part of a promise that is shared between threads: one outcome,
+//!   settled once from any thread (the first settler wins; later ones get their outcome back),
+//!   and the reactions registered before, during or after the settlement. Every registered
+//!   [`Reaction`] is handed out exactly once — to the settler, in registration order
+//!   ([`Reactions`], given to its scheduler), or back to its registrar, who found the cell
+//!   settled — and no reader sees a settled cell without its outcome. The algorithm and its
+//!   orderings are in the `cell` module docs; the argument is `proofs/promise.md`.
+//! - [`Promise<T, E>`] and its [`Resolver`] build the JS semantics on the cell: `then`,
+//!   `catch`, `finally` and the general [`Promise::react`] run as jobs of the promise's
+//!   [`Scheduler`] (the event loop's microtask queue; see `Handle::promise` in the driver),
+//!   never inside `then` or `resolve`; adoption of another promise with the JS microtask hops; a
+//!   cycle error for a promise resolved with itself; a panicking reaction rejects the derived
+//!   promise; unhandled rejections are sent to the scheduler for its hook. With `std`, a
+//!   `Promise` can be awaited (`IntoFuture`, on any executor) and has a blocking `wait`.
 //!
 //! ```
 //! # if eventloop_core::__loom_build() { return; } // loom primitives work only inside a model
-//! use std::sync::{Arc, Mutex};
-//! use eventloop_core::promise::{Reaction, SettleCell};
+//! use eventloop_core::EventLoop;
+//! use eventloop_core::promise::Failure;
 //!
-//! let cell = Arc::new(SettleCell::<Result<u32, String>>::new());
-//! let seen = Arc::new(Mutex::new(Vec::new()));
-//! let s = Arc::clone(&seen);
-//! cell.register(Reaction::new(move |o: &Result<u32, String>| s.lock().unwrap().push(o.clone())))
-//!     .unwrap(); // pending: the settler takes it
-//! // The settler hands the reactions to a scheduler (here a queue standing in for the loop's
-//! // microtask queue): the cell never runs user code itself.
-//! let queue = Arc::new(Mutex::new(Vec::new()));
-//! let (settler, q) = (Arc::clone(&cell), Arc::clone(&queue));
-//! std::thread::spawn(move || {
-//!     settler
-//!         .settle(Ok(7), |reactions| q.lock().unwrap().extend(reactions))
-//!         .unwrap()
-//! })
-//! .join()
-//! .unwrap();
-//! assert!(cell.settle(Err("late".into()), |_| ()).is_err()); // the first settlement won
-//! for reaction in queue.lock().unwrap().drain(..) {
-//!     reaction.run(cell.outcome().unwrap());
-//! }
-//! assert_eq!(*seen.lock().unwrap(), [Ok(7)]);
+//! let mut event_loop = EventLoop::new();
+//! let (promise, resolver) = event_loop.promise::<u32, Failure>();
+//! let doubled = promise.then(|v| Ok(v * 2)); // runs later, as a microtask on the loop
+//! std::thread::spawn(move || resolver.resolve(21)) // settle from any thread
+//!     .join()
+//!     .unwrap()
+//!     .unwrap();
+//! assert!(doubled.is_pending()); // nothing runs inside `resolve`
+//! event_loop.run_until_idle().unwrap();
+//! assert_eq!(doubled.outcome(), Some(&Ok(42)));
 //! ```
 //!
 //! # Ground rules
 //!
-//! - Any thread may settle and register; the cell never runs user code itself: the settler
-//!   gets the reactions, a late registrar gets its reaction back, and either schedules them
-//!   (the loop runs them as microtasks — the `Promise` type of the next slice does that).
-//! - Dropping a cell drops its outcome and any reaction still registered, unrun.
+//! - Any thread may settle and register; neither runs user code: reactions run only in jobs
+//!   the scheduler runs (on the loop thread, in FIFO order with other microtasks).
+//! - The settlement cell never runs user code itself: the settler gets the reactions, a late
+//!   registrar gets its reaction back, and either schedules them.
+//! - Dropping a cell drops its outcome and any reaction still registered, unrun. Dropping a
+//!   resolver unused rejects its promise with [`Failure::Abandoned`].
 //!
-//! Not yet here (the rest of issue 5): `Promise<T, E>` handles with `then`/`catch`/`finally`
-//! run as loop microtasks, adoption, combinators, unhandled-rejection tracking, `Future`, the
-//! registry.
+//! Not yet here (the rest of issue 5): combinators, the registry.
 
 mod cell;
+mod handle;
+mod outcome;
+mod scheduler;
+#[cfg(feature = "std")]
+mod wait;
 
 pub use cell::{Reaction, Reactions, SettleCell};
+pub use handle::{Promise, Reason, Resolver, Value};
+pub use outcome::{Failure, IntoPromise, Resolution};
+pub use scheduler::{Job, Scheduler, TrackedRejection};
+#[cfg(feature = "std")]
+pub use wait::{PromiseFuture, WaitOnLoopThread};
 
 #[cfg(not(loom))]
 mod assertions {

@@ -71,3 +71,12 @@ impl Condvar {
         self.0.notify_all();
     }
 }
+
+/// Thread-local storage per loom thread.
+pub(crate) use loom::thread_local;
+
+/// Starts a detached worker thread (a loom thread: part of the model).
+pub(crate) fn spawn_worker(work: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    drop(loom::thread::spawn(work));
+    Ok(())
+}

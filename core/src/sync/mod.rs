@@ -54,6 +54,13 @@ pub(crate) use shuttle_impl::*;
 mod pad;
 pub(crate) use pad::CachePadded;
 
+/// `alloc::sync::Arc` in every build, for trait objects (`Arc<dyn Scheduler>`): loom's `Arc`
+/// cannot be unsized. Only for shared handles whose reference count is no part of a protocol
+/// the checkers verify (a scheduler outlives every promise that holds it; what it points to is
+/// synchronized by its own primitives, which come from this facade).
+#[cfg(feature = "alloc")]
+pub(crate) use alloc::sync::Arc as DynArc;
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::{Arc, Parker};

@@ -129,3 +129,12 @@ impl Condvar {
         self.0.notify_all();
     }
 }
+
+/// Thread-local storage per shuttle task.
+pub(crate) use shuttle::thread_local;
+
+/// Starts a detached worker thread (a shuttle task: part of the test).
+pub(crate) fn spawn_worker(work: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    drop(shuttle::thread::spawn(work));
+    Ok(())
+}

@@ -228,3 +228,17 @@ impl Condvar {
         self.0.notify_all();
     }
 }
+
+/// Thread-local storage (the driver's "which loop runs on this thread" pointer).
+#[cfg(feature = "std")]
+pub(crate) use std::thread_local;
+
+/// Starts a detached worker thread (`Handle::promisify`). On failure the closure is dropped
+/// unrun.
+#[cfg(feature = "std")]
+pub(crate) fn spawn_worker(work: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("eventloop-worker".into())
+        .spawn(work)
+        .map(drop)
+}

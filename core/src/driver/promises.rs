@@ -1,0 +1,279 @@
+//! Promises on the loop: the loop as a promise [`Scheduler`], unhandled-rejection reporting at
+//! the end of each microtask checkpoint, and `promise`/`promisify` on [`Handle`], [`Cx`] and
+//! [`EventLoop`].
+//!
+//! # Ground rules
+//!
+//! - **Where a job goes.** While a thread drives a loop (`run`, `run_until_idle`), a
+//!   thread-local pointer names that loop and its loop-local state ([`Driving`]). A job
+//!   scheduled on that thread for that loop is pushed on the loop-local microtask queue, exactly
+//!   where `queueMicrotask` would put it, so reaction order is the JS order. From any other
+//!   thread (or the loop's thread while it is not driving it) a job travels through the remote
+//!   microtask ring like any remote microtask (same admission, same wake protocol); it runs in
+//!   FIFO order with the sender's other microtasks. A terminated loop refuses jobs: the promise
+//!   layer drops them, and their reactions' derived promises reject as abandoned.
+//! - **Unhandled rejections.** A notice (tracked rejection, or "handled later") is queued on
+//!   the loop-local list, directly on the driving thread or as a remote microtask from others.
+//!   At the end of every checkpoint the loop takes the list: a tracked rejection whose
+//!   `try_report` succeeds (no reaction was registered meanwhile) is reported once as
+//!   [`RejectionKind::Unhandled`]; "handled later" notices are reported as they are. The hook
+//!   runs guarded; microtasks it queues run in the same checkpoint.
+//! - The thread-local pointer is set only for the duration of `drive` (which holds the loop
+//!   borrowed, so it does not move) and restored when `drive` returns, also by unwinding.
+
+use alloc::boxed::Box;
+use core::cell::Cell;
+use core::ptr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use super::config::{RejectionEvent, RejectionKind};
+use super::handle::{Counters, Remote, Shared};
+use super::{CallbackKind, Cx, EventLoop, Handle, Local, Microtask};
+use crate::promise::{Failure, Job, Promise, Reason, Resolver, Scheduler, TrackedRejection, Value};
+use crate::state::LoopState;
+use crate::sync::{Arc, DynArc, spawn_worker, thread_local};
+
+/// An unhandled-rejection notice waiting for the end of the checkpoint.
+pub(super) struct Notice {
+    kind: RejectionKind,
+    rejection: TrackedRejection,
+}
+
+#[cfg(not(any(loom, feature = "shuttle")))]
+thread_local! {
+    /// The loop this thread is driving, if any: (its `Shared`, its `Local`).
+    static DRIVING: Cell<(*const Shared, *const Local)> =
+        const { Cell::new((ptr::null(), ptr::null())) };
+}
+
+// The checkers' thread-locals take no `const` initializer.
+#[cfg(any(loom, feature = "shuttle"))]
+thread_local! {
+    static DRIVING: Cell<(*const Shared, *const Local)> = Cell::new((ptr::null(), ptr::null()));
+}
+
+/// Marks the current thread as driving a loop until dropped (restoring what was there: a loop
+/// may be driven from inside another loop's callback).
+pub(super) struct Driving {
+    previous: (*const Shared, *const Local),
+}
+
+impl Driving {
+    pub(super) fn enter(shared: &Arc<Shared>, local: &Local) -> Self {
+        let current = (Arc::as_ptr(shared), ptr::from_ref(local));
+        Self {
+            previous: DRIVING.with(|driving| driving.replace(current)),
+        }
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        DRIVING.with(|driving| driving.set(self.previous));
+    }
+}
+
+/// Runs `f` with the loop-local state of `shared`'s loop if this thread is driving it.
+fn with_driving<R>(shared: &Shared, f: impl FnOnce(Option<&Local>) -> R) -> R {
+    let (driving, local) = DRIVING.with(Cell::get);
+    if ptr::eq(driving, shared) {
+        // SAFETY: the pointer was set by `Driving::enter` from a `&Local` that `drive` keeps
+        // borrowed (so alive and unmoved) until the guard restores the previous value; the guard
+        // lives on this thread's stack, and the thread-local is per thread, so the borrow is
+        // live now. `Local` is only used through shared references and `RefCell`s.
+        f(Some(unsafe { &*local }))
+    } else {
+        f(None)
+    }
+}
+
+impl Shared {
+    /// Schedules `job` (module docs: local queue when driving on this thread, else the ring).
+    fn schedule(&self, job: Job) -> Result<(), Job> {
+        let mut job = Some(job);
+        let local_result = with_driving(self, |local| {
+            let local = local?;
+            let job = job.take().expect("taken once");
+            if self.state.load() == LoopState::Terminated {
+                return Some(Err(job));
+            }
+            local.microtasks.borrow_mut().push_back(Microtask::Job(job));
+            Some(Ok(()))
+        });
+        if let Some(result) = local_result {
+            return result;
+        }
+        let job = job.expect("not taken off the loop thread");
+        self.admit(&self.microtasks, Remote::Job(job))
+            .map_err(|refused| match refused {
+                Remote::Job(job) => job,
+                Remote::Microtask(_) | Remote::Timer(_) => unreachable!("a job was refused"),
+            })
+    }
+
+    /// Queues an unhandled-rejection notice for the end of a checkpoint (module docs). Dropped
+    /// if the loop has terminated: nobody is left to report to.
+    fn notify(&self, notice: Notice) {
+        let mut notice = Some(notice);
+        let queued = with_driving(self, |local| {
+            let local = local?;
+            let notice = notice.take().expect("taken once");
+            local.rejections.borrow_mut().push(notice);
+            Some(())
+        });
+        if queued.is_none() {
+            let notice = notice.expect("not taken off the loop thread");
+            let deliver: super::SendTask =
+                Box::new(move |cx: &Cx<'_>| cx.local.rejections.borrow_mut().push(notice));
+            drop(self.admit(&self.microtasks, Remote::Microtask(deliver)));
+        }
+    }
+}
+
+/// The loop as a promise scheduler. In production builds `Shared` lives in an `alloc` `Arc`,
+/// which is the scheduler handle itself (no allocation per promise); under the checkers the
+/// facade's `Arc` is theirs, and a small wrapper is allocated instead (see [`scheduler_of`]).
+impl Scheduler for Shared {
+    fn schedule(&self, job: Job) -> Result<(), Job> {
+        Shared::schedule(self, job)
+    }
+
+    fn track_rejection(&self, rejection: TrackedRejection) {
+        self.notify(Notice {
+            kind: RejectionKind::Unhandled,
+            rejection,
+        });
+    }
+
+    fn handled_later(&self, rejection: TrackedRejection) {
+        self.notify(Notice {
+            kind: RejectionKind::HandledLater,
+            rejection,
+        });
+    }
+
+    /// The loop's own thread, until the loop has terminated (then a waiter needs only the
+    /// resolver, which settles the promise directly).
+    fn is_current_thread(&self) -> bool {
+        self.parker.is_current() && self.state.load() != LoopState::Terminated
+    }
+}
+
+/// The scheduler handle of a loop.
+#[cfg(not(any(loom, feature = "shuttle")))]
+fn scheduler_of(shared: &Arc<Shared>) -> DynArc<dyn Scheduler> {
+    // The facade's `Arc` is `alloc`'s here: the handle is the loop's own `Arc`.
+    let shared: Arc<Shared> = Arc::clone(shared);
+    shared
+}
+
+/// Under loom or shuttle the loop's `Arc` is the checker's, which cannot be unsized: wrap it.
+#[cfg(any(loom, feature = "shuttle"))]
+fn scheduler_of(shared: &Arc<Shared>) -> DynArc<dyn Scheduler> {
+    struct Checked(Arc<Shared>);
+    impl Scheduler for Checked {
+        fn schedule(&self, job: Job) -> Result<(), Job> {
+            Shared::schedule(&self.0, job)
+        }
+        fn track_rejection(&self, rejection: TrackedRejection) {
+            self.0.track_rejection(rejection);
+        }
+        fn handled_later(&self, rejection: TrackedRejection) {
+            self.0.handled_later(rejection);
+        }
+        fn is_current_thread(&self) -> bool {
+            self.0.is_current_thread()
+        }
+    }
+    DynArc::new(Checked(Arc::clone(shared)))
+}
+
+impl Cx<'_> {
+    /// The end-of-checkpoint step: reports the notices received since the last one. Returns
+    /// whether there were any (the hook may have queued microtasks).
+    pub(super) fn report_rejections(&self) -> bool {
+        let notices = core::mem::take(&mut *self.local.rejections.borrow_mut());
+        if notices.is_empty() {
+            return false;
+        }
+        for Notice { kind, rejection } in notices {
+            let report = match kind {
+                RejectionKind::Unhandled => rejection.try_report(),
+                RejectionKind::HandledLater => true,
+            };
+            if !report {
+                continue;
+            }
+            let counter = match kind {
+                RejectionKind::Unhandled => &self.shared.counters.rejections_unhandled,
+                RejectionKind::HandledLater => &self.shared.counters.rejections_handled_later,
+            };
+            Counters::add(counter, 1);
+            let event = RejectionEvent {
+                kind,
+                id: rejection.id(),
+                reason: rejection.reason(),
+            };
+            // Taken out while it runs, like the panic hook (re-entry cannot hit a held borrow).
+            let hook = self.local.rejection_hook.borrow_mut().take();
+            match hook {
+                Some(mut hook) => {
+                    self.guarded(CallbackKind::RejectionHook, || hook(&event));
+                    *self.local.rejection_hook.borrow_mut() = Some(hook);
+                }
+                None if kind == RejectionKind::Unhandled => {
+                    std::eprintln!("eventloop: unhandled promise rejection: {:?}", event.reason);
+                }
+                None => {}
+            }
+        }
+        true
+    }
+
+    /// A pending promise whose reactions run on this loop (see [`Handle::promise`]).
+    pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
+        Promise::new(scheduler_of(self.shared))
+    }
+}
+
+impl EventLoop {
+    /// A pending promise whose reactions run on this loop (see [`Handle::promise`]).
+    pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
+        Promise::new(scheduler_of(&self.shared))
+    }
+}
+
+impl Handle {
+    /// This loop as a promise [`Scheduler`], for [`Promise`]'s constructors.
+    pub fn scheduler(&self) -> DynArc<dyn Scheduler> {
+        scheduler_of(&self.shared)
+    }
+
+    /// A pending promise whose reactions run as microtasks on this loop, and its resolver
+    /// (settle it from any thread).
+    pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
+        Promise::new(scheduler_of(&self.shared))
+    }
+
+    /// Runs `work` on a new worker thread and returns a promise of its result, whose reactions
+    /// run on this loop (the Go original's `Promisify`). The promise always settles: with the
+    /// result, with [`Failure::Panicked`] if `work` panics, with [`Failure::Abandoned`] if no
+    /// thread could be started; also after the loop has terminated (then its reactions do not
+    /// run, but `wait` and `.await` see the outcome).
+    pub fn promisify<T, E, F>(&self, work: F) -> Promise<T, E>
+    where
+        T: Value,
+        E: Reason,
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+    {
+        let (promise, resolver) = self.promise();
+        // A failed spawn drops the closure, and with it the resolver: the promise rejects as
+        // abandoned.
+        let _ = spawn_worker(move || {
+            let outcome = catch_unwind(AssertUnwindSafe(work))
+                .unwrap_or_else(|payload| Err(E::from(Failure::from_panic(&*payload))));
+            let _ = resolver.settle(outcome);
+        });
+        promise
+    }
+}

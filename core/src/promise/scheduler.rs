@@ -1,0 +1,96 @@
+//! Where promise reactions run: the [`Scheduler`] a promise was created with, and the
+//! unhandled-rejection notices it receives.
+//!
+//! # Ground rules
+//!
+//! - A promise never runs user code on the thread that settles it or registers a reaction: it
+//!   hands a [`Job`] to its scheduler, which runs it later as a microtask, on the loop. Jobs from
+//!   one thread must run in the order they were scheduled (FIFO), and a job scheduled from a job
+//!   must run after every job already queued (the JS job queue).
+//! - A scheduler that cannot run a job any more (its loop terminated) hands it back; the promise
+//!   layer then drops it. Dropping a job drops its reactions unrun, and a dropped reaction drops
+//!   the resolver of its derived promise, which rejects that promise with
+//!   [`Failure::Abandoned`](super::Failure::Abandoned): nothing waits forever on a reaction
+//!   that will not run.
+//! - Rejections are tracked for the unhandled-rejection hook: a promise rejected while it has no
+//!   reaction is sent to [`Scheduler::track_rejection`]; the scheduler reports it (once) at the
+//!   end of the checkpoint in which it received it, if no reaction was registered by then. A
+//!   reaction registered after the report sends [`Scheduler::handled_later`].
+//!
+//! The driver's scheduler (feature `std`) queues jobs on the loop thread's own microtask queue
+//! when the loop is running on the calling thread (so JS reaction order holds exactly), and
+//! through the loop's remote microtask ring otherwise.
+
+use alloc::boxed::Box;
+use core::fmt;
+
+/// A microtask the promise layer asks its scheduler to run (reaction batches, adoption steps).
+/// It contains its own panics where they must reject a promise; anything else it lets escape
+/// is the scheduler's to contain, like any microtask's.
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Runs promise jobs as microtasks and receives unhandled-rejection notices. The driver's
+/// [`Handle`](crate::driver::Handle) provides one for its loop; a `no_std` host implements its
+/// own. See the module docs for the contract.
+pub trait Scheduler: Send + Sync + 'static {
+    /// Queues `job` to run as a microtask, after every job already queued from this thread.
+    ///
+    /// # Errors
+    /// The job back, unrun, if the scheduler will never run it (its loop terminated).
+    fn schedule(&self, job: Job) -> Result<(), Job>;
+
+    /// A promise was rejected with no reaction registered. The scheduler calls
+    /// [`TrackedRejection::try_report`] at the end of the checkpoint in which this notice
+    /// arrives, and reports the rejection if that returns `true`.
+    fn track_rejection(&self, rejection: TrackedRejection);
+
+    /// A reaction was registered on a promise whose rejection had been reported unhandled.
+    fn handled_later(&self, rejection: TrackedRejection);
+
+    /// Whether the calling thread is the one that runs this scheduler's jobs right now (a
+    /// blocking wait there would wait for itself). The default says no.
+    fn is_current_thread(&self) -> bool {
+        false
+    }
+}
+
+/// One rejected promise, as the unhandled-rejection machinery sees it (type-erased).
+pub struct TrackedRejection {
+    pub(super) entry: Box<dyn RejectionEntry>,
+}
+
+/// What a [`TrackedRejection`] needs of its promise (implemented by the promise's shared state).
+pub(super) trait RejectionEntry: Send + Sync {
+    fn id(&self) -> usize;
+    fn reason(&self) -> &dyn fmt::Debug;
+    fn try_report(&self) -> bool;
+}
+
+impl TrackedRejection {
+    /// Marks the rejection reported, unless a reaction was registered since it was tracked (or
+    /// it was reported already). Returns whether the caller should report it: `true` at most once
+    /// per promise.
+    pub fn try_report(&self) -> bool {
+        self.entry.try_report()
+    }
+
+    /// An identifier of the promise, unique among live promises (its address): a "handled later"
+    /// notice carries the same one as the report it answers.
+    pub fn id(&self) -> usize {
+        self.entry.id()
+    }
+
+    /// The rejection reason.
+    pub fn reason(&self) -> &dyn fmt::Debug {
+        self.entry.reason()
+    }
+}
+
+impl fmt::Debug for TrackedRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TrackedRejection")
+            .field("id", &self.id())
+            .field("reason", self.reason())
+            .finish()
+    }
+}
