@@ -53,6 +53,8 @@ pub mod driver;
 #[cfg(feature = "alloc")]
 pub mod promise;
 #[cfg(feature = "alloc")]
+pub mod registry;
+#[cfg(feature = "alloc")]
 pub mod ring;
 pub mod state;
 #[cfg(feature = "alloc")]

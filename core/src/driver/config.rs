@@ -8,6 +8,7 @@ use core::time::Duration;
 use super::handle::Shared;
 use super::{EventLoop, Local};
 use crate::clock::Clock;
+use crate::registry::Registry;
 use crate::ring;
 use crate::sync::Arc;
 use crate::timer::{MAX_TIMER_ID, NestingPolicy, TimerPool};
@@ -221,6 +222,7 @@ impl Builder {
                 panic_hook: RefCell::new(self.panic_hook),
                 rejections: RefCell::new(alloc::vec::Vec::new()),
                 rejection_hook: RefCell::new(self.rejection_hook),
+                registry: RefCell::new(Registry::new()),
                 config: self.config,
             },
         }

@@ -25,6 +25,7 @@ use core::time::Duration;
 use super::Cx;
 use super::timers::{TimerIds, TimerRequest};
 use crate::clock::Clock;
+use crate::registry::Inbox;
 use crate::ring::{self, Producer};
 use crate::state::{BeginTermination, LoopState, StateCell};
 use crate::sync::atomic::{
@@ -108,6 +109,10 @@ pub struct LoopStats {
     pub rejections_unhandled: usize,
     /// Reactions registered on promises after their rejection was reported unhandled.
     pub rejections_handled_later: usize,
+    /// Promises of this loop (`promise`, `promisify`) that termination rejected with
+    /// [`Failure::Terminated`](crate::promise::Failure::Terminated): still pending when the
+    /// loop finished its drain, or created after that (rejected at once).
+    pub promises_terminated: usize,
 }
 
 #[derive(Default)]
@@ -124,6 +129,7 @@ pub(super) struct Counters {
     pub(super) timers_dropped: AtomicUsize,
     pub(super) rejections_unhandled: AtomicUsize,
     pub(super) rejections_handled_later: AtomicUsize,
+    pub(super) promises_terminated: AtomicUsize,
 }
 
 impl Counters {
@@ -161,6 +167,9 @@ pub(super) struct Shared {
     /// Set (under the lock) when the loop reaches Terminated; waited on by `Handle::wait`.
     pub(super) finished: Mutex<bool>,
     pub(super) finished_cv: Condvar,
+    /// Promises of this loop created off the loop thread (or on it while it is not driving the
+    /// loop), waiting to join the loop's registry (`registry` module; `promises` module docs).
+    pub(super) inbox: Inbox,
 }
 
 impl Shared {
@@ -183,6 +192,7 @@ impl Shared {
             counters: Counters::default(),
             finished: Mutex::new(false),
             finished_cv: Condvar::new(),
+            inbox: Inbox::new(),
         }
     }
 
@@ -267,6 +277,7 @@ impl Shared {
             timers_dropped: c.timers_dropped.load(Relaxed),
             rejections_unhandled: c.rejections_unhandled.load(Relaxed),
             rejections_handled_later: c.rejections_handled_later.load(Relaxed),
+            promises_terminated: c.promises_terminated.load(Relaxed),
         }
     }
 }

@@ -31,7 +31,9 @@
 //! - **Termination** runs on the loop thread only: graceful shutdown drains everything that was
 //!   admitted, microtasks queued during the drain included; `close` drops it and counts it.
 //!   Pending timers are cancelled either way, their callbacks dropped and counted.
-//!   Either way the loop ends with the single Terminating → Terminated transition.
+//!   Either way the loop ends with the single Terminating → Terminated transition, after which
+//!   every promise of the loop still pending is rejected with `Failure::Terminated` (the
+//!   registry's reject-all; `promises` module, proofs/registry.md).
 //! - **Panics** in callbacks are caught, counted, and reported to the panic hook; the loop goes on.
 
 mod config;
@@ -99,6 +101,10 @@ struct Local {
     /// Unhandled-rejection notices received since the end of the last checkpoint.
     rejections: RefCell<alloc::vec::Vec<promises::Notice>>,
     rejection_hook: RefCell<Option<config::RejectionHook>>,
+    /// The loop's promises (`promises` module docs): registered when created on this thread,
+    /// moved in from `Shared::inbox` otherwise; scavenged at the end of every tick, rejected
+    /// with `Failure::Terminated` by `finish`.
+    registry: RefCell<crate::registry::Registry>,
     config: Config,
 }
 
@@ -523,6 +529,7 @@ impl EventLoop {
             }
         }
         ran += cx.checkpoint();
+        self.scavenge_registry();
         self.flush_counters();
         ran
     }
@@ -667,7 +674,8 @@ impl EventLoop {
     }
 
     /// Termination, on the loop thread: drain (or, after `close`, discard) everything admitted,
-    /// then the single Terminating → Terminated transition, then wake `wait_terminated` callers.
+    /// then the single Terminating → Terminated transition, then reject the loop's promises
+    /// still pending (the registry's reject-all), then wake `wait_terminated` callers.
     fn finish(&self) {
         // Drained work sees a current tick time, also when termination came before `run`.
         self.local.now.set(self.shared.clock.now());
@@ -738,6 +746,10 @@ impl EventLoop {
             Transition::Done => {}
             other => unreachable!("termination cleanup ran twice or from a wrong state: {other:?}"),
         }
+        // After the drain (promises settled by drained work keep their outcome) and after
+        // Terminated (the reactions of what it rejects are refused, not queued for a loop that
+        // will not run them), before `wait_terminated` callers wake.
+        self.reject_registered();
         self.flush_counters();
         self.shared.mark_finished();
     }
@@ -850,3 +862,6 @@ mod timer_tests;
 
 #[cfg(all(test, not(loom), not(feature = "shuttle")))]
 mod promise_tests;
+
+#[cfg(all(test, not(loom), not(feature = "shuttle")))]
+mod registry_tests;

@@ -293,19 +293,46 @@ fn wait_and_await_from_other_threads() {
     assert_eq!(awaiter.join().unwrap(), Ok(1));
 }
 
+/// A worker that finishes before the loop terminates settles its promise (value or panic);
+/// one still running when the loop terminates leaves it rejected with `Terminated` (the loop
+/// owns it); after termination `promisify` rejects at once and runs nothing.
 #[test]
-fn promisify_settles_from_a_worker_also_after_termination() {
+fn promisify_settles_from_a_worker_or_is_terminated_with_the_loop() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     let mut el = EventLoop::new();
     let handle = el.handle();
     let ok = handle.promisify(|| Ok::<u32, Failure>(5));
     let panicked = handle.promisify(|| -> Result<u32, Failure> { panic!("worker") });
-    let _ = panicked.catch(|_| Ok(0));
-    handle.shutdown();
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
+    let stuck = handle.promisify(move || {
+        let _ = blocked.recv();
+        Ok::<u32, Failure>(7)
+    });
+    // Shut down once the two quick workers have settled (their reactions run on the loop).
+    let settled = Arc::new(AtomicUsize::new(0));
+    for p in [&ok, &panicked] {
+        let (settled, h) = (Arc::clone(&settled), handle.clone());
+        let _ = p.react(move |_| {
+            if settled.fetch_add(1, SeqCst) == 1 {
+                h.shutdown();
+            }
+            crate::promise::Resolution::Settle(Ok::<(), Failure>(()))
+        });
+    }
     el.run().unwrap();
-    let late = handle.promisify(|| Ok::<u32, Failure>(6));
     assert_eq!(ok.wait(), Ok(Ok(5)));
     assert!(matches!(panicked.wait(), Ok(Err(Failure::Panicked(_)))));
-    assert_eq!(late.wait(), Ok(Ok(6)));
+    assert_eq!(stuck.wait(), Ok(Err(Failure::Terminated)));
+    release.send(()).unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = Arc::clone(&ran);
+    let late = handle.promisify(move || {
+        r.store(true, SeqCst);
+        Ok::<u32, Failure>(6)
+    });
+    assert_eq!(late.wait(), Ok(Err(Failure::Terminated)));
+    assert!(!ran.load(SeqCst), "no worker runs for a terminated loop");
+    assert_eq!(handle.stats().promises_terminated, 2);
 }
 
 /// A minimal executor: polls on this thread, parks between wake-ups.

@@ -20,6 +20,22 @@
 //!   runs guarded; microtasks it queues run in the same checkpoint.
 //! - The thread-local pointer is set only for the duration of `drive` (which holds the loop
 //!   borrowed, so it does not move) and restored when `drive` returns, also by unwinding.
+//! - **The loop's promises** (`crate::registry`, proofs/registry.md). Every promise created
+//!   through the loop's API (`promise` on [`EventLoop`], [`Cx`] and [`Handle`], and
+//!   `promisify`) is registered, weakly: on the loop thread (driving it, or through the
+//!   `EventLoop`) by a push onto the loop-local registry; anywhere else through `Shared::inbox`
+//!   (a short lock), whose entries the loop moves into its registry at the end of every tick.
+//!   At the end of every tick the loop also scavenges a batch of the registry (settled and dead
+//!   entries go; memory comes back when few are live). When the loop terminates, `finish`
+//!   — after the drain and after the Terminated transition — closes the inbox and the
+//!   registry and rejects every promise still pending with [`Failure::Terminated`]: the
+//!   scheduler refuses their reactions' jobs (dropped: derived promises reject as abandoned,
+//!   waiters wake). A promise created after that is rejected at once; `promisify` then runs
+//!   nothing. Promises derived with `then`/`catch`/`finally` are not registered: they settle
+//!   through their source (or reject as abandoned when its reactions are dropped).
+//! - While the registry is borrowed (a probe or a rejection ran a destructor that creates a
+//!   promise), the loop thread registers through the inbox instead; after termination both
+//!   refuse, and the promise is rejected at once.
 
 use alloc::boxed::Box;
 use core::cell::Cell;
@@ -30,6 +46,7 @@ use super::config::{RejectionEvent, RejectionKind};
 use super::handle::{Counters, Remote, Shared};
 use super::{CallbackKind, Cx, EventLoop, Handle, Local, Microtask};
 use crate::promise::{Failure, Job, Promise, Reason, Resolver, Scheduler, TrackedRejection, Value};
+use crate::registry::SCAVENGE_BATCH;
 use crate::state::LoopState;
 use crate::sync::{Arc, DynArc, spawn_worker, thread_local};
 
@@ -232,15 +249,94 @@ impl Cx<'_> {
 
     /// A pending promise whose reactions run on this loop (see [`Handle::promise`]).
     pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
-        Promise::new(scheduler_of(self.shared))
+        own(
+            self.shared,
+            Some(self.local),
+            Promise::new(scheduler_of(self.shared)),
+        )
     }
 }
 
 impl EventLoop {
     /// A pending promise whose reactions run on this loop (see [`Handle::promise`]).
     pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
-        Promise::new(scheduler_of(&self.shared))
+        own(
+            &self.shared,
+            Some(&self.local),
+            Promise::new(scheduler_of(&self.shared)),
+        )
     }
+
+    /// The end of every tick: moves the inbox's registrations into the registry and scavenges
+    /// a batch of it (module docs). Runs no user code, except a promise's destructor when a
+    /// probe happens to drop its last reference: guarded like any destructor.
+    pub(super) fn scavenge_registry(&self) {
+        let incoming = self.shared.inbox.take();
+        let cx = self.cx();
+        cx.guarded(CallbackKind::Destructor, || {
+            let mut registry = self.local.registry.borrow_mut();
+            if !incoming.is_empty() {
+                let refused = registry.absorb(incoming).err();
+                drop(registry);
+                // Closed only by `finish`, which no tick follows; handled all the same.
+                if let Some(refused) = refused {
+                    reject_at_once(&self.shared, refused.iter().map(|e| e.reject_terminated()));
+                }
+                registry = self.local.registry.borrow_mut();
+            }
+            registry.scavenge(SCAVENGE_BATCH);
+        });
+    }
+
+    /// The registry's reject-all, run by `finish` after the Terminated transition (module docs):
+    /// closes the inbox and the registry and rejects every promise still pending with
+    /// [`Failure::Terminated`]. Each rejection runs destructors (refused reactions), guarded.
+    pub(super) fn reject_registered(&self) {
+        let mut entries = self.shared.inbox.close();
+        entries.append(&mut self.local.registry.borrow_mut().close());
+        let cx = self.cx();
+        let mut rejected = 0;
+        for entry in entries {
+            cx.guarded(CallbackKind::Destructor, || {
+                let entry = entry;
+                if entry.reject_terminated() {
+                    rejected += 1;
+                }
+            });
+        }
+        Counters::add(&self.shared.counters.promises_terminated, rejected);
+    }
+}
+
+/// Registers a new promise of `shared`'s loop (module docs): on the loop-local registry when
+/// `local` is given and not borrowed, else through the inbox; rejected at once with
+/// [`Failure::Terminated`] if the loop has closed its registry (it terminated).
+fn own<T: Value, E: Reason>(
+    shared: &Shared,
+    local: Option<&Local>,
+    pair: (Promise<T, E>, Resolver<T, E>),
+) -> (Promise<T, E>, Resolver<T, E>) {
+    let entry = pair.1.downgrade();
+    match local.and_then(|local| local.registry.try_borrow_mut().ok()) {
+        Some(mut registry) => {
+            let refused = registry.register(entry).err();
+            drop(registry);
+            if let Some(entry) = refused {
+                reject_at_once(shared, [entry.reject_terminated()]);
+            }
+        }
+        None => Counters::add(
+            &shared.counters.promises_terminated,
+            shared.inbox.register(entry),
+        ),
+    }
+    pair
+}
+
+/// Counts the promises a closed registry made us reject at once.
+fn reject_at_once(shared: &Shared, rejections: impl IntoIterator<Item = bool>) {
+    let rejected = rejections.into_iter().filter(|won| *won).count();
+    Counters::add(&shared.counters.promises_terminated, rejected);
 }
 
 impl Handle {
@@ -251,15 +347,27 @@ impl Handle {
 
     /// A pending promise whose reactions run as microtasks on this loop, and its resolver
     /// (settle it from any thread).
+    ///
+    /// The loop owns it (module docs): if it is still pending when the loop terminates (after
+    /// the graceful drain), it is rejected with [`Failure::Terminated`], so nothing waits on it
+    /// forever; created after that, it is rejected at once.
     pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
-        Promise::new(scheduler_of(&self.shared))
+        with_driving(&self.shared, |local| {
+            own(
+                &self.shared,
+                local,
+                Promise::new(scheduler_of(&self.shared)),
+            )
+        })
     }
 
     /// Runs `work` on a new worker thread and returns a promise of its result, whose reactions
     /// run on this loop (the Go original's `Promisify`). The promise always settles: with the
     /// result, with [`Failure::Panicked`] if `work` panics, with [`Failure::Abandoned`] if no
-    /// thread could be started; also after the loop has terminated (then its reactions do not
-    /// run, but `wait` and `.await` see the outcome).
+    /// thread could be started, with [`Failure::Terminated`] if the loop terminates before
+    /// `work` returns (the loop owns the promise, see [`Handle::promise`]; the worker's result
+    /// is then dropped). After the loop has terminated, the promise is rejected with
+    /// [`Failure::Terminated`] at once and `work` is dropped unrun.
     pub fn promisify<T, E, F>(&self, work: F) -> Promise<T, E>
     where
         T: Value,
@@ -267,6 +375,9 @@ impl Handle {
         F: FnOnce() -> Result<T, E> + Send + 'static,
     {
         let (promise, resolver) = self.promise();
+        if !promise.is_pending() {
+            return promise; // rejected at once: the loop has terminated
+        }
         // A failed spawn drops the closure, and with it the resolver: the promise rejects as
         // abandoned.
         let _ = spawn_worker(move || {

@@ -14,7 +14,9 @@
 //!   the JS job queue exactly: nothing can be queued between them), and a registration on a
 //!   settled promise schedules one job for its reaction.
 //! - A job the scheduler refuses (its loop terminated) is dropped after the settlement returns,
-//!   never inside the cell's protocol.
+//!   never inside the cell's protocol, and without recursion (`discard_refused`): its drop
+//!   drops reactions, whose resolvers settle their derived promises, whose jobs are refused in
+//!   turn — a cascade as deep as the promise chain, which runs as a loop instead.
 //! - **Tracking word** (`tracking`): `HANDLED` is set (once, by an RMW) by the first reaction
 //!   registered, `REPORTED` by the scheduler's `try_report` (a CAS from 0). Both are RMWs on one
 //!   word, so they are totally ordered: either the handler came first (no report), or the report
@@ -27,7 +29,7 @@ use core::fmt;
 
 use super::cell::{Reaction, Reactions, SettleCell};
 use super::outcome::{Failure, IntoPromise, Resolution};
-use super::scheduler::{Job, RejectionEntry, Scheduler, TrackedRejection};
+use super::scheduler::{Job, RejectionEntry, Scheduler, TrackedRejection, discard_refused};
 use crate::sync::atomic::{
     AtomicUsize,
     Ordering::{AcqRel, Relaxed},
@@ -65,7 +67,7 @@ pub struct Promise<T, E> {
 /// The settling half of a [`Promise`]: `Send`, consumed by settling; dropped unused, it rejects
 /// the promise with [`Failure::Abandoned`].
 pub struct Resolver<T: Value, E: Reason> {
-    inner: Option<Arc<Inner<T, E>>>,
+    pub(super) inner: Option<Arc<Inner<T, E>>>,
 }
 
 impl<T, E> Clone for Promise<T, E> {
@@ -89,7 +91,7 @@ impl<T, E> Inner<T, E> {
 impl<T: Value, E: Reason> Inner<T, E> {
     /// Settles the cell (first settler wins), schedules the reactions it took, and tracks an
     /// unhandled rejection. Refused jobs are dropped only after the cell's protocol is done.
-    fn settle(this: &Arc<Self>, outcome: Result<T, E>) -> Result<(), Result<T, E>> {
+    pub(super) fn settle(this: &Arc<Self>, outcome: Result<T, E>) -> Result<(), Result<T, E>> {
         let rejected = outcome.is_err();
         let mut refused: Vec<Job> = Vec::new();
         this.cell.settle(outcome, |reactions| {
@@ -103,7 +105,7 @@ impl<T: Value, E: Reason> Inner<T, E> {
         if rejected && this.tracking.load(Relaxed) & HANDLED == 0 {
             this.scheduler.track_rejection(Self::tracked(this));
         }
-        drop(refused);
+        refused.into_iter().for_each(discard_refused);
         Ok(())
     }
 
@@ -133,7 +135,9 @@ impl<T: Value, E: Reason> Inner<T, E> {
                 reaction.run(outcome);
             });
             // A refused job is dropped here: nothing of the cell's protocol is in progress.
-            drop(this.scheduler.schedule(job));
+            if let Err(job) = this.scheduler.schedule(job) {
+                discard_refused(job);
+            }
         }
     }
 
@@ -366,7 +370,9 @@ impl<T: Value, E: Reason> Resolver<T, E> {
                 }),
             );
         });
-        drop(scheduler.schedule(job));
+        if let Err(job) = scheduler.schedule(job) {
+            discard_refused(job);
+        }
     }
 
     /// Settles or adopts, as a reaction's [`Resolution`] says.

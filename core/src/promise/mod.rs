@@ -43,8 +43,11 @@
 //!   registrar gets its reaction back, and either schedules them.
 //! - Dropping a cell drops its outcome and any reaction still registered, unrun. Dropping a
 //!   resolver unused rejects its promise with [`Failure::Abandoned`].
+//! - [`WeakPromise`] (from [`Resolver::downgrade`]) is the registry's reference to a promise
+//!   (`crate::registry`): weak, type-erased, and able to reject the promise with
+//!   [`Failure::Terminated`] when its loop terminates.
 //!
-//! Not yet here (the rest of issue 5): combinators, the registry.
+//! Not yet here (the rest of issue 5): combinators.
 
 mod cell;
 mod handle;
@@ -52,6 +55,7 @@ mod outcome;
 mod scheduler;
 #[cfg(feature = "std")]
 mod wait;
+mod weak;
 
 pub use cell::{Reaction, Reactions, SettleCell};
 pub use handle::{Promise, Reason, Resolver, Value};
@@ -59,6 +63,7 @@ pub use outcome::{Failure, IntoPromise, Resolution};
 pub use scheduler::{Job, Scheduler, TrackedRejection};
 #[cfg(feature = "std")]
 pub use wait::{PromiseFuture, WaitOnLoopThread};
+pub use weak::{WeakPromise, WeakState};
 
 #[cfg(not(loom))]
 mod assertions {
@@ -70,6 +75,7 @@ mod assertions {
     assert_not_impl_any!(SettleCell<Rc<u8>>: Send, Sync);
     assert_impl_all!(Reaction<u32>: Send);
     assert_impl_all!(Reactions<u32>: Send);
+    assert_impl_all!(super::WeakPromise: Send, Sync);
 }
 
 #[cfg(all(test, not(loom), not(feature = "shuttle")))]

@@ -94,3 +94,70 @@ impl fmt::Debug for TrackedRejection {
             .finish()
     }
 }
+
+/// Drops a job its scheduler refused, without recursion (with `std`).
+///
+/// A refused job's destructor drops its reactions; a dropped reaction drops the resolver of its
+/// derived promise, which settles that promise ([`Failure::Abandoned`](super::Failure)), whose
+/// own reactions' job is refused in turn: dropped in place, the cascade is as deep as the
+/// promise chain (`p.then(..).then(..)…` a hundred thousand times overflows the stack when the
+/// loop terminates under it). Here the outermost call on a thread drops jobs in a loop, and a
+/// nested call (from inside one of those destructors) only queues its job for that loop.
+/// Without `std` (no thread-locals) the job is dropped in place.
+pub(super) fn discard_refused(job: Job) {
+    #[cfg(feature = "std")]
+    trampoline::discard(job);
+    #[cfg(not(feature = "std"))]
+    drop(job);
+}
+
+#[cfg(feature = "std")]
+mod trampoline {
+    use alloc::vec::Vec;
+    use core::cell::RefCell;
+
+    use super::Job;
+    use crate::sync::thread_local;
+
+    thread_local! {
+        /// `Some` while this thread is inside the outermost `discard`: the jobs refused by
+        /// destructors it runs wait here for its loop.
+        static DEFERRED: RefCell<Option<Vec<Job>>> = RefCell::new(None);
+    }
+
+    pub(super) fn discard(job: Job) {
+        let outermost = DEFERRED.try_with(move |deferred| {
+            let mut deferred = deferred.borrow_mut();
+            match deferred.as_mut() {
+                Some(queued) => {
+                    queued.push(job); // the outer call drops it
+                    None
+                }
+                None => {
+                    *deferred = Some(Vec::new());
+                    Some(job)
+                }
+            }
+        });
+        // `Err`: the thread-local is gone (thread exit); the closure, and the job in it, was
+        // dropped in place.
+        let Ok(Some(job)) = outermost else { return };
+        let _leave = Leave;
+        drop(job);
+        while let Some(next) = DEFERRED.with(|deferred| deferred.borrow_mut().as_mut()?.pop()) {
+            drop(next); // no borrow is held: its destructor may queue more
+        }
+    }
+
+    /// Leaves the trampoline, also when a destructor panics: what is still queued is then
+    /// dropped by this guard, after the thread-local is reset (so those drops start a fresh
+    /// trampoline rather than hitting a held borrow).
+    struct Leave;
+
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            let rest = DEFERRED.try_with(|deferred| deferred.borrow_mut().take());
+            drop(rest);
+        }
+    }
+}

@@ -7,6 +7,9 @@ pub(crate) mod atomic {
 
 pub(crate) use loom::sync::Arc;
 
+// No `Weak`: loom 0.7's `Arc` has none. The promise registry (`promise::WeakPromise`) holds a
+// strong loom `Arc` instead and counts an entry whose strong count is 1 (its own) as dead.
+
 pub(crate) mod cell {
     pub(crate) use loom::cell::UnsafeCell;
 }

@@ -12,6 +12,9 @@ pub(crate) mod atomic {
 
 pub(crate) use shuttle::sync::Arc;
 
+/// shuttle's `Arc` is std's, so its `Weak` is std's too (the promise registry's references).
+pub(crate) use shuttle::sync::Weak;
+
 pub(crate) mod cell {
     use shuttle::sync::atomic::{AtomicUsize, Ordering};
 

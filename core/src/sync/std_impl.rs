@@ -9,6 +9,11 @@ pub(crate) mod atomic {
 #[cfg(feature = "alloc")]
 pub(crate) use alloc::sync::Arc;
 
+/// The weak half of [`Arc`] (the promise registry's references; loom has no `Weak`, see
+/// `loom_impl`).
+#[cfg(feature = "alloc")]
+pub(crate) use alloc::sync::Weak;
+
 pub(crate) mod cell {
     /// `core::cell::UnsafeCell` with loom's closure API.
     #[repr(transparent)]
