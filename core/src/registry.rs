@@ -21,7 +21,8 @@
 //!   is examined next, so the cursor never skips one). A batch that was mostly garbage goes on:
 //!   it stops at the first point where it examined at least `budget` entries and removed at
 //!   most half of them, so examined ≤ max(budget, 2 × removed + 1) — O(budget) per tick plus
-//!   O(1) per entry ever registered. Then it **compacts**: past [`MIN_CAPACITY`], a vector whose
+//!   O(1) per entry ever registered — and never examines more than `len + removed` entries, which
+//!   is enough for a full pass. Then it **compacts**: past [`MIN_CAPACITY`], a vector whose
 //!   live share fell below a quarter of its capacity shrinks to twice its length (memory
 //!   returned).
 //! - **Close** ([`Registry::close`]) refuses every later registration and hands back every
@@ -121,9 +122,14 @@ impl Registry {
     /// Examines up to `budget` entries from the cursor (more while the batch is mostly
     /// garbage), removing the dead and settled ones, then compacts (module docs).
     pub fn scavenge(&mut self, budget: usize) -> Scavenged {
-        let limit = self.entries.len();
+        // Every examination is of an entry this call has not examined yet, except right after a
+        // removal, which may move an examined entry into the hole: `len + removed` examinations
+        // cover every entry present now (a full pass, if the budget allows) and never exceed
+        // twice the length.
+        let len = self.entries.len();
         let mut done = Scavenged::default();
-        while done.examined < limit && (done.examined < budget || 2 * done.removed > done.examined)
+        while done.examined < len + done.removed
+            && (done.examined < budget || 2 * done.removed > done.examined)
         {
             if self.cursor >= self.entries.len() {
                 if self.entries.is_empty() {

@@ -6,6 +6,7 @@
 #![cfg(not(loom))]
 
 pub mod corpus;
+pub mod registry_fuzz;
 pub mod ring_fuzz;
 pub mod ring_model;
 pub mod state_fuzz;

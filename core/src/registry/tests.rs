@@ -98,7 +98,8 @@ fn scavenge_removes_settled_and_dead_entries_and_keeps_pending_ones() {
     }
     assert_eq!(registry.len(), 10);
     let done = registry.scavenge(SCAVENGE_BATCH);
-    assert_eq!((done.examined, done.removed), (10, 6));
+    // A budget past twice the length is a full pass: `len + removed` examinations.
+    assert_eq!((done.examined, done.removed), (16, 6));
     assert_eq!(registry.len(), 4);
     assert_eq!(registry.scavenge(SCAVENGE_BATCH).removed, 0);
 }
@@ -287,6 +288,8 @@ fn a_sweep_that_finds_the_inbox_closed_rejects_what_it_holds() {
     }
 }
 
+/// Needs the `std` trampoline (`discard_refused`): without `std` refused jobs drop in place.
+#[cfg(feature = "std")]
 #[test]
 fn a_long_chain_rejected_under_a_refusing_scheduler_does_not_recurse() {
     let depth = if cfg!(miri) { 200 } else { 100_000 };
