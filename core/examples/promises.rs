@@ -19,9 +19,10 @@ fn main() {
 
     // A promise settled by a worker thread; its reactions run on the loop, in order.
     let answer = handle.promisify(|| Ok::<u32, Failure>(21));
-    let doubled = answer
-        .then(|v| Ok(v * 2))
-        .finally(|| Ok::<_, Failure>(println!("settled either way")));
+    let doubled = answer.then(|v| Ok(v * 2)).finally(|| {
+        println!("settled either way");
+        Ok::<_, Failure>(())
+    });
 
     // Rejected with no handler by the end of the checkpoint: reported once to the hook.
     let (_, resolver) = handle.promise::<u32, Failure>();
@@ -32,7 +33,10 @@ fn main() {
         let doubled = doubled.clone();
         std::thread::spawn(move || doubled.wait().unwrap())
     };
-    drop(doubled.then(move |_| Ok::<_, Failure>(handle.shutdown())));
+    drop(doubled.then(move |_| {
+        handle.shutdown();
+        Ok::<_, Failure>(())
+    }));
     event_loop.run().unwrap(); // until the shutdown above
     assert_eq!(waiter.join().unwrap(), Ok(42));
     // README-END
