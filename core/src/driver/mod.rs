@@ -806,7 +806,7 @@ impl Microtask {
     fn run(self, cx: &Cx<'_>) {
         match self {
             Self::Task(task) => task(cx),
-            Self::Job(job) => job(),
+            Self::Job(job) => job.run(),
         }
     }
 }

@@ -150,6 +150,32 @@ pub struct Reactions<O> {
 unsafe impl<O> Send for Reactions<O> {}
 
 impl<O> Reactions<O> {
+    /// A list of one reaction (one that came back from [`SettleCell::register`]).
+    pub(super) fn single(reaction: Reaction<O>) -> Self {
+        let node = reaction.node;
+        core::mem::forget(reaction);
+        // SAFETY: we own the node (taken from the reaction, which is forgotten). Its `next` may
+        // hold a stale head from a failed registration attempt: cut it.
+        unsafe { (*node).next = ptr::null_mut() };
+        Self { head: node }
+    }
+
+    /// The list as a raw pointer (for a [`Job`](super::Job)); [`Reactions::from_raw`] takes it
+    /// back.
+    pub(super) fn into_raw(self) -> *mut () {
+        let head = self.head;
+        core::mem::forget(self);
+        head.cast::<()>()
+    }
+
+    /// # Safety
+    /// `raw` comes from [`Reactions::into_raw`] of a `Reactions<O>` (same `O`), once.
+    pub(super) unsafe fn from_raw(raw: *mut ()) -> Self {
+        Self {
+            head: raw.cast::<Header<O>>(),
+        }
+    }
+
     /// True if no reaction was registered before the settlement.
     pub fn is_empty(&self) -> bool {
         self.head.is_null()

@@ -48,6 +48,7 @@
 
 mod cell;
 mod handle;
+mod job;
 mod outcome;
 mod scheduler;
 #[cfg(feature = "std")]
