@@ -4,7 +4,7 @@
 #
 #   make verify    loom + shuttle models + proof checks, ending in the claims table (the main job)
 #   make test      unit, integration, proptest and corpus tests; model bodies on real threads
-#   make loom | shuttle | miri | fuzz | defects | bench | proofs | lint | ci
+#   make loom | shuttle | miri | fuzz | defects | bench | proofs | lint | nostd | ci
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +20,7 @@ MODEL_LOG := target/verify/models.log
 export SHUTTLE_SILENCE_WARNINGS := 1
 export CARGO_TERM_COLOR := never
 
-.PHONY: help test loom shuttle miri fuzz bench proofs verify defects lint ci clean-verify
+.PHONY: help test loom shuttle miri fuzz bench proofs verify defects lint nostd ci clean-verify
 
 help:
 	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -92,6 +92,13 @@ lint:
 	RUSTFLAGS="--cfg loom" $(CARGO) clippy --profile models -p eventloop-core -p eventloop-models --all-targets -- -D warnings
 	$(CARGO) build -p eventloop-core --no-default-features --features alloc
 	$(CARGO) build -p eventloop-core --no-default-features
+	$(MAKE) --no-print-directory nostd
+
+## nostd: core builds for a bare-metal target (no std, no OS; 32-bit, no 64-bit atomics).
+nostd:
+	@rustup target list --installed | grep -q '^thumbv7em-none-eabihf' || rustup target add thumbv7em-none-eabihf
+	$(CARGO) build -p eventloop-core --no-default-features --features alloc --target thumbv7em-none-eabihf
+	$(CARGO) build -p eventloop-core --no-default-features --target thumbv7em-none-eabihf
 
 ## ci: what .ci/run runs on a clean clone.
 ci:
