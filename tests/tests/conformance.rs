@@ -17,6 +17,14 @@
 //!   `cx.clear_timer(id)` (one ID namespace in both);
 //! - `block(ms)`, a busy wait some timer scenarios use to make Node's timer passes
 //!   deterministic, advances the loop's `ManualClock` by `ms`.
+//! - promises (scenarios 40 and up) are the crate's `Promise` with string values and reasons:
+//!   `Promise.resolve(v)` is `Promise::fulfilled(cx.handle().scheduler(), v)`,
+//!   `Promise.reject(e)` is `Promise::rejected(…, e)`, `new Promise(…)` is `cx.promise()` (the
+//!   resolver goes to whoever settles it), `then(f, g)` is `then_or_else(f, g)`, and
+//!   `Promise.all`/`race`/`allSettled`/`any` are `cx.all`/`race`/`all_settled`/`any`;
+//!   `Promise.race([])` is kept alive until the loop has terminated (`promise_race_empty`);
+//! - Node fails on an unhandled rejection, so no scenario has one: the loop's rejection hook
+//!   logs `unhandled:<reason>`, which fails the comparison.
 //!
 //! Timers run in virtual time: after `run_until_idle` the clock jumps to
 //! `next_timer_deadline()`, and again until no timer is left; callbacks take no time except
@@ -37,6 +45,7 @@ use std::time::Duration;
 
 use eventloop_core::clock::ManualClock;
 use eventloop_core::driver::{ClearOutcome, Config, LocalTask};
+use eventloop_core::promise::{AggregateError, Failure, Promise, Resolver};
 use eventloop_core::state::LoopState;
 use eventloop_core::timer::{NestingPolicy, TimerId, normalize_js_delay_ms};
 use eventloop_core::{Cx, EventLoop};
@@ -98,6 +107,13 @@ scenarios! {
     s30_timers_set_from_microtasks: Idle,
     s31_timers_set_from_immediates: Idle,
     s32_exception_in_timer_with_more_due: Idle,
+    s40_all_fulfils_after_last_input: Idle,
+    s41_all_rejects_with_first_rejection: Idle,
+    s42_race_first_settled_wins: Idle,
+    s43_all_settled_keeps_input_order: Idle,
+    s44_any_first_fulfilment_or_aggregate: Idle,
+    s45_empty_inputs: Idle,
+    s46_combinators_of_combinators: Idle,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,6 +127,9 @@ thread_local! {
     static IN_SCENARIO: Cell<bool> = const { Cell::new(false) };
     /// The clock of the scenario running on this thread, for `block`.
     static CLOCK: RefCell<Option<ManualClock>> = const { RefCell::new(None) };
+    /// Promises that never settle, kept until the scenario's loop has terminated (see
+    /// `promise_race_empty`).
+    static KEEP_ALIVE: RefCell<Vec<JsPromise>> = const { RefCell::new(Vec::new()) };
 }
 
 /// `console.log(event)`.
@@ -247,6 +266,87 @@ impl Pending {
             queue_microtask(cx, reaction);
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Promises (scenarios 40 and up): the crate's `Promise`, whose reactions are loop microtasks
+// (the same FIFO queue as `queue_microtask`). The scenarios' values and reasons are strings.
+
+/// A JS rejection reason: the string a scenario rejects with. A promise-layer [`Failure`]
+/// (none is expected) shows up in the log as `[failure: ...]`.
+#[derive(Clone, Debug, PartialEq)]
+struct JsReason(String);
+
+impl From<Failure> for JsReason {
+    fn from(failure: Failure) -> Self {
+        Self(format!("[failure: {failure}]"))
+    }
+}
+
+impl std::fmt::Display for JsReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A JS promise of a string.
+type JsPromise = Promise<String, JsReason>;
+
+/// `Promise.resolve(value)`.
+fn promise_resolve(cx: &Cx<'_>, value: &str) -> JsPromise {
+    Promise::fulfilled(cx.handle().scheduler(), value.to_string())
+}
+
+/// `Promise.reject(reason)`.
+fn promise_reject(cx: &Cx<'_>, reason: &str) -> JsPromise {
+    Promise::rejected(cx.handle().scheduler(), JsReason(reason.to_string()))
+}
+
+/// `new Promise((resolve, reject) => ...)`: the promise and its resolver, which `resolve`s or
+/// `reject`s it later (every scenario settles the resolvers it makes).
+fn new_promise(cx: &Cx<'_>) -> (JsPromise, Resolver<String, JsReason>) {
+    cx.promise()
+}
+
+/// No inputs: `[]` for a combinator.
+fn no_promises() -> Vec<JsPromise> {
+    Vec::new()
+}
+
+/// `Promise.race([])`: a promise that never settles. It is kept alive until the scenario's loop
+/// has terminated: JS keeps a pending promise's reactions while the promise is reachable, while
+/// here the last handle takes its reactions with it, and the promises derived from them would
+/// reject as abandoned (`promise::race` docs).
+fn promise_race_empty(cx: &Cx<'_>) -> JsPromise {
+    let never = cx.race(no_promises());
+    KEEP_ALIVE.with(|keep| keep.borrow_mut().push(never.clone()));
+    never
+}
+
+/// `Promise.resolve().then(() => log(l0)).then(() => log(l1))…`, with real promises.
+fn promise_chain(cx: &Cx<'_>, labels: &[&str]) {
+    let mut step = promise_resolve(cx, "");
+    for label in labels {
+        let label = label.to_string();
+        step = step.then(move |_| {
+            log(label);
+            Ok(String::new())
+        });
+    }
+}
+
+/// `resolver(value)` from `new Promise(r => resolver = r)`.
+fn resolve(resolver: Resolver<String, JsReason>, value: &str) {
+    resolver
+        .resolve(value.to_string())
+        .expect("only the scenario settles its promises");
+}
+
+/// `rejecter(reason)` from `new Promise((_, r) => rejecter = r)`.
+fn reject(resolver: Resolver<String, JsReason>, reason: &str) {
+    resolver
+        .reject(JsReason(reason.to_string()))
+        .expect("only the scenario settles its promises");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -847,6 +947,251 @@ mod scripts {
         });
         block(20);
     }
+
+    pub fn s40_all_fulfils_after_last_input(cx: &Cx<'_>) {
+        let a = promise_resolve(cx, "a");
+        let (b, resolve_b) = new_promise(cx);
+        let c = promise_resolve(cx, "c");
+        let (d, resolve_d) = new_promise(cx);
+        let _ = cx.all([a.clone(), b, c.clone(), d]).then(|vs| {
+            log(format!("all:{}", vs.join(",")));
+            Ok(())
+        });
+        let _ = cx.all([c, a]).then(|vs| {
+            log(format!("all2:{}", vs.join(",")));
+            Ok(())
+        });
+        promise_chain(cx, &["t1", "t2", "t3"]);
+        set_immediate(cx, move |cx| {
+            log("A");
+            resolve(resolve_d, "d");
+            queue_microtask(cx, |_| log("A.q1"));
+            log("A:end");
+        });
+        set_immediate(cx, move |cx| {
+            log("B");
+            resolve(resolve_b, "b");
+            promise_chain(cx, &["B.t1", "B.t2"]);
+            log("B:end");
+        });
+    }
+
+    pub fn s41_all_rejects_with_first_rejection(cx: &Cx<'_>) {
+        let (p1, resolve1) = new_promise(cx);
+        let (p2, reject2) = new_promise(cx);
+        let (p3, reject3) = new_promise(cx);
+        let _ = cx.all([p1.clone(), p2, p3]).then_or_else(
+            |vs| {
+                log(format!("all:fulfilled:{}", vs.join(",")));
+                Ok(())
+            },
+            |e| {
+                log(format!("all:rejected:{e}"));
+                Ok(())
+            },
+        );
+        let inputs = [promise_resolve(cx, "ok"), promise_reject(cx, "early"), p1];
+        let _ = cx.all(inputs).catch(|e| {
+            log(format!("all2:rejected:{e}"));
+            Ok(Vec::new())
+        });
+        queue_microtask(cx, |_| log("q1"));
+        set_immediate(cx, move |cx| {
+            log("A");
+            reject(reject3, "x3");
+            queue_microtask(cx, |_| log("A.q1"));
+            reject(reject2, "x2");
+            resolve(resolve1, "v1");
+            queue_microtask(cx, |_| log("A.q2"));
+            log("A:end");
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s42_race_first_settled_wins(cx: &Cx<'_>) {
+        fn report(race: JsPromise, name: &'static str) {
+            let _ = race.then_or_else(
+                move |v| {
+                    log(format!("{name}:fulfilled:{v}"));
+                    Ok(())
+                },
+                move |e| {
+                    log(format!("{name}:rejected:{e}"));
+                    Ok(())
+                },
+            );
+        }
+        let (p1, resolve1) = new_promise(cx);
+        let (p2, reject2) = new_promise(cx);
+        report(cx.race([p1.clone(), p2]), "race1");
+        let inputs = [
+            p1.clone(),
+            promise_reject(cx, "r"),
+            promise_resolve(cx, "f"),
+        ];
+        report(cx.race(inputs), "race2");
+        let inputs = [p1, promise_resolve(cx, "f"), promise_reject(cx, "r")];
+        report(cx.race(inputs), "race3");
+        let _ = promise_race_empty(cx).then_or_else(
+            |_| {
+                log("race4:fulfilled");
+                Ok(())
+            },
+            |_| {
+                log("race4:rejected");
+                Ok(())
+            },
+        );
+        queue_microtask(cx, |_| log("q1"));
+        set_immediate(cx, move |cx| {
+            log("A");
+            reject(reject2, "x2");
+            resolve(resolve1, "v1");
+            queue_microtask(cx, |_| log("A.q1"));
+            log("A:end");
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s43_all_settled_keeps_input_order(cx: &Cx<'_>) {
+        fn show(outcomes: &[Result<String, JsReason>]) -> String {
+            let records: Vec<String> = outcomes
+                .iter()
+                .map(|outcome| match outcome {
+                    Ok(value) => format!("ok:{value}"),
+                    Err(reason) => format!("err:{reason}"),
+                })
+                .collect();
+            records.join(",")
+        }
+        let (p1, reject1) = new_promise(cx);
+        let (p3, resolve3) = new_promise(cx);
+        let inputs = [p1, promise_resolve(cx, "v2"), p3, promise_reject(cx, "x4")];
+        let _ = cx.all_settled(inputs).then(|rs| {
+            log(format!("settled:{}", show(rs)));
+            Ok(())
+        });
+        let inputs = [promise_reject(cx, "y"), promise_resolve(cx, "z")];
+        let _ = cx.all_settled(inputs).then(|rs| {
+            log(format!("settled2:{}", show(rs)));
+            Ok(())
+        });
+        promise_chain(cx, &["t1", "t2", "t3"]);
+        set_immediate(cx, move |cx| {
+            log("A");
+            resolve(resolve3, "v3");
+            queue_microtask(cx, |_| log("A.q1"));
+            reject(reject1, "x1");
+            queue_microtask(cx, |_| log("A.q2"));
+            log("A:end");
+        });
+    }
+
+    pub fn s44_any_first_fulfilment_or_aggregate(cx: &Cx<'_>) {
+        fn report(any: Promise<String, AggregateError<JsReason>>, name: &'static str) {
+            let _ = any.then_or_else(
+                move |v| {
+                    log(format!("{name}:fulfilled:{v}"));
+                    Ok(())
+                },
+                move |e| {
+                    let errors: Vec<String> = e.errors().iter().map(|e| e.to_string()).collect();
+                    log(format!("{name}:rejected:{}", errors.join(",")));
+                    Ok(())
+                },
+            );
+        }
+        let (p1, reject1) = new_promise(cx);
+        let (p2, resolve2) = new_promise(cx);
+        let (p3, reject3) = new_promise(cx);
+        let (p4, reject4) = new_promise(cx);
+        report(cx.any([p1, p2, promise_reject(cx, "x0")]), "any1");
+        report(cx.any([p3, promise_reject(cx, "x5"), p4]), "any2");
+        let inputs = [promise_reject(cx, "y"), promise_resolve(cx, "z")];
+        report(cx.any(inputs), "any3");
+        queue_microtask(cx, |_| log("q1"));
+        set_immediate(cx, move |cx| {
+            log("A");
+            reject(reject4, "x4");
+            reject(reject1, "x1");
+            queue_microtask(cx, |_| log("A.q1"));
+            resolve(resolve2, "v2");
+            reject(reject3, "x3");
+            queue_microtask(cx, |_| log("A.q2"));
+            log("A:end");
+        });
+    }
+
+    pub fn s45_empty_inputs(cx: &Cx<'_>) {
+        queue_microtask(cx, |_| log("q1"));
+        let _ = cx.all(no_promises()).then(|vs| {
+            log(format!("all:{}", vs.len()));
+            Ok(())
+        });
+        queue_microtask(cx, |_| log("q2"));
+        let _ = cx.all_settled(no_promises()).then(|rs| {
+            log(format!("allSettled:{}", rs.len()));
+            Ok(())
+        });
+        let _ = cx.any(no_promises()).catch(|e| {
+            log(format!("any:rejected:{}", e.errors().len()));
+            Ok(String::new())
+        });
+        let _ = promise_race_empty(cx).then_or_else(
+            |_| {
+                log("race:fulfilled");
+                Ok(())
+            },
+            |_| {
+                log("race:rejected");
+                Ok(())
+            },
+        );
+        queue_microtask(cx, |_| log("q3"));
+        set_immediate(cx, |cx| {
+            log("A");
+            let _ = cx
+                .all(no_promises())
+                .then(|_| {
+                    log("A.all");
+                    Ok(())
+                })
+                .then(|_| {
+                    log("A.all.2");
+                    Ok(())
+                });
+            promise_chain(cx, &["A.t1"]);
+        });
+    }
+
+    pub fn s46_combinators_of_combinators(cx: &Cx<'_>) {
+        let never = promise_race_empty(cx);
+        let race1 = cx.race([promise_resolve(cx, "r")]);
+        let l2 = promise_resolve(cx, "l").then(|v| Ok(format!("{v}2")));
+        let race2 = cx.race([l2, never]);
+        let _ = cx.all([race1, race2]).then(|vs| {
+            log(format!("all:{}", vs.join(",")));
+            Ok(())
+        });
+        let race_x = cx.race([promise_reject(cx, "x")]);
+        let race_y = cx.race([promise_resolve(cx, "y")]);
+        let _ = cx.any([race_x, race_y]).then(|v| {
+            log(format!("any:{v}"));
+            Ok(())
+        });
+        let handle = cx.handle();
+        let (p, q) = (promise_resolve(cx, "p"), promise_resolve(cx, "q"));
+        let _ = promise_resolve(cx, "")
+            .then(move |_| {
+                log("a1");
+                handle.all([p, q])
+            })
+            .then(|vs| {
+                log(format!("a2:{}", vs.join(",")));
+                Ok(())
+            });
+        promise_chain(cx, &["t1", "t2", "t3", "t4", "t5"]);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -925,6 +1270,9 @@ fn run(script: fn(&Cx<'_>), mode: Mode, max_tasks_per_tick: usize) -> Vec<String
             timer_nesting: NestingPolicy { clamp: false },
             ..Config::default()
         })
+        // Node fails a scenario with an unhandled rejection (stderr, exit 1), so none has one:
+        // a report here shows up in the log and fails the comparison.
+        .rejection_hook(|event| log(format!("unhandled:{:?}", event.reason)))
         .panic_hook(|report| {
             log(format!(
                 "error:{}",
@@ -963,6 +1311,8 @@ fn run(script: fn(&Cx<'_>), mode: Mode, max_tasks_per_tick: usize) -> Vec<String
         }
     }
     assert_eq!(el.state(), LoopState::Terminated);
+    // Nothing can run or be reported any more: dropping them now changes no log.
+    KEEP_ALIVE.with(|keep| keep.borrow_mut().clear());
     LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
 }
 

@@ -1,6 +1,7 @@
 //! Promises on the loop: the loop as a promise [`Scheduler`], unhandled-rejection reporting at
-//! the end of each microtask checkpoint, and `promise`/`promisify` on [`Handle`], [`Cx`] and
-//! [`EventLoop`].
+//! the end of each microtask checkpoint, `promise`/`promisify` on [`Handle`], [`Cx`] and
+//! [`EventLoop`], and the combinators (`all`, `race`, `all_settled`, `any`) on [`Handle`] and
+//! [`Cx`], with this loop as the result's scheduler.
 //!
 //! # Ground rules
 //!
@@ -22,6 +23,7 @@
 //!   borrowed, so it does not move) and restored when `drive` returns, also by unwinding.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::cell::Cell;
 use core::ptr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -29,7 +31,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::config::{RejectionEvent, RejectionKind};
 use super::handle::{Counters, Remote, Shared};
 use super::{CallbackKind, Cx, EventLoop, Handle, Local, Microtask};
-use crate::promise::{Failure, Job, Promise, Reason, Resolver, Scheduler, TrackedRejection, Value};
+use crate::promise::{
+    self, AggregateError, Failure, Job, Promise, Reason, Resolver, Scheduler, TrackedRejection,
+    Value,
+};
 use crate::state::LoopState;
 use crate::sync::{Arc, DynArc, spawn_worker, thread_local};
 
@@ -234,6 +239,52 @@ impl Cx<'_> {
     pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
         Promise::new(scheduler_of(self.shared))
     }
+}
+
+/// The combinators as methods of [`Handle`] and [`Cx`]: [`promise::all`] and the rest with the
+/// loop as the result's scheduler.
+macro_rules! combinator_methods {
+    () => {
+        /// JS `Promise.all` on this loop: see [`promise::all`].
+        pub fn all<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<Vec<T>, E> {
+            promise::all(scheduler_of(&self.shared), inputs)
+        }
+
+        /// JS `Promise.race` on this loop: see [`promise::race`] (no inputs: never settles).
+        pub fn race<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<T, E> {
+            promise::race(scheduler_of(&self.shared), inputs)
+        }
+
+        /// JS `Promise.allSettled` on this loop: see [`promise::all_settled`].
+        pub fn all_settled<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<Vec<Result<T, E>>, E> {
+            promise::all_settled(scheduler_of(&self.shared), inputs)
+        }
+
+        /// JS `Promise.any` on this loop: see [`promise::any`].
+        pub fn any<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<T, AggregateError<E>> {
+            promise::any(scheduler_of(&self.shared), inputs)
+        }
+    };
+}
+
+impl Cx<'_> {
+    combinator_methods!();
+}
+
+impl Handle {
+    combinator_methods!();
 }
 
 impl EventLoop {

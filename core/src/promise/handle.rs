@@ -229,6 +229,11 @@ impl<T: Value, E: Reason> Promise<T, E> {
         Self::from_inner(inner)
     }
 
+    /// A promise that never settles: no resolver exists for it (JS `Promise.race([])`).
+    pub(super) fn never(scheduler: DynArc<dyn Scheduler>) -> Self {
+        Self::from_inner(Arc::new(Inner::new(scheduler, SettleCell::new())))
+    }
+
     fn from_inner(inner: Arc<Inner<T, E>>) -> Self {
         Self { inner }
     }
