@@ -89,6 +89,7 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p eventloop-core -p eventloop-models --all-targets --features eventloop-models/shuttle -- -D warnings
 	scripts/check_facade.sh
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p eventloop-core --no-deps
 	RUSTFLAGS="--cfg loom" $(CARGO) clippy --profile models -p eventloop-core -p eventloop-models --all-targets -- -D warnings
 	$(CARGO) build -p eventloop-core --no-default-features --features alloc
 	$(CARGO) build -p eventloop-core --no-default-features
