@@ -64,7 +64,10 @@ const TAGS: usize = 0b11;
 /// its header).
 #[repr(C)]
 struct Header<O> {
-    next: *mut Header<O>,
+    /// The facade's `UnsafeCell`, so that loom and shuttle check every access to the link that
+    /// the registrar writes (R1) and the settler reads after its swap: a missing
+    /// Release/Acquire pair on the state word shows up as a race on it. Free in production.
+    next: UnsafeCell<*mut Header<O>>,
     /// Runs the reaction with the outcome and frees the node.
     run: unsafe fn(*mut Header<O>, &O),
     /// Frees the node without running it (the cell was dropped unsettled).
@@ -106,7 +109,7 @@ impl<O> Reaction<O> {
         }
         let node = Box::new(Node {
             header: Header {
-                next: ptr::null_mut(),
+                next: UnsafeCell::new(ptr::null_mut()),
                 run: run::<O, F>,
                 discard: discard::<O, F>,
             },
@@ -156,7 +159,7 @@ impl<O> Reactions<O> {
         core::mem::forget(reaction);
         // SAFETY: we own the node (taken from the reaction, which is forgotten). Its `next` may
         // hold a stale head from a failed registration attempt: cut it.
-        unsafe { (*node).next = ptr::null_mut() };
+        unsafe { set_next(node, ptr::null_mut()) };
         Self { head: node }
     }
 
@@ -196,7 +199,7 @@ impl<O> Reactions<O> {
         }
         let node = self.head;
         // SAFETY: `node` is a node of this list, which we own.
-        self.head = unsafe { (*node).next };
+        self.head = unsafe { get_next(node) };
         Some(Reaction {
             node,
             _owns: PhantomData,
@@ -245,15 +248,33 @@ impl<O> Drop for Reactions<O> {
     }
 }
 
+/// Reads a node's link.
+///
+/// # Safety
+/// `node` is live and the caller owns it (or its list), so nobody writes the link meanwhile.
+unsafe fn get_next<O>(node: *mut Header<O>) -> *mut Header<O> {
+    // SAFETY: see the function's contract; `with` gives a valid pointer to the link.
+    unsafe { (*node).next.with(|next| *next) }
+}
+
+/// Writes a node's link.
+///
+/// # Safety
+/// `node` is live and owned by the caller, so nobody else reads or writes the link meanwhile.
+unsafe fn set_next<O>(node: *mut Header<O>, next: *mut Header<O>) {
+    // SAFETY: see the function's contract.
+    unsafe { (*node).next.with_mut(|slot| *slot = next) }
+}
+
 /// Reverses a LIFO chain of nodes (newest first) into registration order.
 fn reverse<O>(mut head: *mut Header<O>) -> *mut Header<O> {
     let mut reversed = ptr::null_mut();
     while !head.is_null() {
         // SAFETY: the chain was taken whole from the cell by its one settler; we own its nodes,
         // and `head` is one of them.
-        let next = unsafe { (*head).next };
+        let next = unsafe { get_next(head) };
         // SAFETY: as above.
-        unsafe { (*head).next = reversed };
+        unsafe { set_next(head, reversed) };
         reversed = head;
         head = next;
     }
@@ -365,7 +386,7 @@ impl<O> SettleCell<O> {
             }
             // R1: link the node in front of the current head. We still own the node.
             // SAFETY: the node is ours until the CAS below succeeds.
-            unsafe { (*node).next = (current & !TAGS) as *mut Header<O> };
+            unsafe { set_next(node, (current & !TAGS) as *mut Header<O>) };
             // R2: Release publishes the node (closure and `next`) to the settler's Acquire
             // swap. Relaxed on failure: we retry with the value read.
             match self.state.compare_exchange_weak(
