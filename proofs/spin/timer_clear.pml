@@ -34,18 +34,19 @@
  * INTERVAL: Cancelled or Terminated, never NotPending; no firing starts after Cancelled; the
  * callback is dropped once, at the clear or when the current run ends; cancelled + dropped = 1.
  *
- * Finding (timer.md §12, finding 19): a Terminated answer given to a clear *refused at
- * admission* (its push found the ring closed: `Shared::terminate` closes the rings before its
- * state CAS) does not stop the loop: a pass whose TP4 check comes after that answer still reads
- * Running and fires the timer. -DCHECK_REFUSED_TERMINATED asserts that no take is decided after
- * a Terminated answer: SPIN reports the violation (a 40-step trail). -DFIX_PASS_CHECKS_CLOSED
- * models a proposed fix (TP4 also stops once the microtask ring is closed): it passes.
+ * Finding 19 (timer.md §12, found with this model, fixed): a Terminated answer given to a clear
+ * *refused at admission* (its push found the ring closed: `Shared::terminate` closes the rings
+ * before its state CAS) did not stop the loop: a pass whose TP4 check came after that answer
+ * still read Running and fired the timer. The model asserts in every run that no take is decided
+ * after a Terminated answer; TP4 now also stops once the microtask ring is closed, as the code
+ * does. -DDEFECT_PASS_IGNORES_CLOSED restores the old TP4, and SPIN finds the 40-step trail.
  * Liveness (weak fairness): `answered`: the loop terminates and both clears are answered.
  *
  * Seeded defects: DEFECT_ANSWER_EARLY (timer-clear-answers-early: the ticket says Cancelled as
  * soon as the request is pushed), DEFECT_CANCEL_UNCHECKED (the loop answers Cancelled without
  * checking whether the timer fired or is firing), DEFECT_PASS_IGNORES_TERMINATION (the pass takes
- * a due timer after termination began: TP4 without its state check).
+ * a due timer after termination began: TP4 without its termination checks), DEFECT_PASS_IGNORES_CLOSED
+ * (finding 19: TP4 without its closed-ring check).
  */
 
 /* LoopState */
@@ -184,9 +185,9 @@ drive:
                 if
 #ifndef DEFECT_PASS_IGNORES_TERMINATION
                 :: state == TERMINATING -> break
-#endif
-#ifdef FIX_PASS_CHECKS_CLOSED
+#ifndef DEFECT_PASS_IGNORES_CLOSED
                 :: rclosed -> break                               /* admission closed: TR2 came */
+#endif
 #endif
                 :: else -> term_seen = (answer[0] == A_TERM)
                 fi
@@ -195,10 +196,8 @@ drive:
             d_step {                                              /* FI3: the callback runs */
                 assert(answer[0] != A_CANCELLED);                 /* never after Cancelled */
                 assert(answer[0] != A_TERM || refusal_answer[0]); /* never after the loop's Terminated */
-#ifdef CHECK_REFUSED_TERMINATED
                 assert(!term_seen);                               /* nor in a take decided after a
                                                                      refusal's Terminated */
-#endif
 #ifdef INTERVAL
                 ran = (ran < 2 -> ran + 1 : 2); fired = (fired < 2 -> fired + 1 : 2)
 #else

@@ -420,8 +420,16 @@ impl Cx<'_> {
             if next.is_none_or(|deadline| deadline > now) {
                 return ran;
             }
-            // Termination stops the pass: pending timers are cancelled, not run.
-            if self.shared.state.load() == LoopState::Terminating || self.discarding() {
+            // Termination stops the pass: pending timers are cancelled, not run. Termination
+            // closes the remote rings (TR2) before its state CAS (TR3), and a clear refused by
+            // the closed ring answers `Terminated` at once; so the pass also stops once the ring
+            // is closed, or it could fire a timer after that answer (proofs/timer.md, finding
+            // 19, found with SPIN). The closed bit is read Relaxed: a refused push read the bit,
+            // and if its answer happens-before this load, coherence makes the load see it too.
+            if self.shared.state.load() == LoopState::Terminating
+                || self.discarding()
+                || self.local.remote_microtasks.borrow().is_closed()
+            {
                 return ran;
             }
             let due = self.local.timers.borrow_mut().take_due_before(now, mark);
