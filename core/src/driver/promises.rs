@@ -11,14 +11,21 @@
 //!   where `queueMicrotask` would put it, so reaction order is the JS order. From any other
 //!   thread (or the loop's thread while it is not driving it) a job travels through the remote
 //!   microtask ring like any remote microtask (same admission, same wake protocol); it runs in
-//!   FIFO order with the sender's other microtasks. A terminated loop refuses jobs: the promise
-//!   layer drops them, and their reactions' derived promises reject as abandoned.
+//!   FIFO order with the sender's other microtasks. The checkpoint moves every ready item of
+//!   the ring behind its local queue at once, so a job that such a job schedules runs after the
+//!   rest of that batch (JS order for `p.then(a); p.then(b)` registered before `run`, `a`
+//!   registering `c`: `a b c`). One order this does not give: between runs, on the owning
+//!   thread, `EventLoop::queue_microtask` goes to the local queue while a promise job goes to
+//!   the ring, so such a microtask runs before a promise job scheduled before it. A terminated
+//!   loop refuses jobs: the promise layer drops them, and their reactions' derived promises
+//!   reject as abandoned.
 //! - **Unhandled rejections.** A notice (tracked rejection, or "handled later") is queued on
 //!   the loop-local list, directly on the driving thread or as a remote microtask from others.
 //!   At the end of every checkpoint the loop takes the list: a tracked rejection whose
 //!   `try_report` succeeds (no reaction was registered meanwhile) is reported once as
-//!   [`RejectionKind::Unhandled`]; "handled later" notices are reported as they are. The hook
-//!   runs guarded; microtasks it queues run in the same checkpoint.
+//!   [`RejectionKind::Unhandled`]; "handled later" notices are reported as they are, before
+//!   the unhandled ones of the same round (Node's order). The hook runs guarded; microtasks it
+//!   queues run in the same checkpoint, and the notices they cause in a round after them.
 //! - The thread-local pointer is set only for the duration of `drive` (which holds the loop
 //!   borrowed, so it does not move) and restored when `drive` returns, also by unwinding.
 
@@ -197,10 +204,15 @@ impl Cx<'_> {
     /// The end-of-checkpoint step: reports the notices received since the last one. Returns
     /// whether there were any (the hook may have queued microtasks).
     pub(super) fn report_rejections(&self) -> bool {
-        let notices = core::mem::take(&mut *self.local.rejections.borrow_mut());
+        let mut notices = core::mem::take(&mut *self.local.rejections.borrow_mut());
         if notices.is_empty() {
             return false;
         }
+        // "Handled later" first, then the new unhandled ones, each in arrival order (a stable
+        // sort): Node's order (`processPromiseRejections` emits every `rejectionHandled`
+        // before any `unhandledRejection`; conformance scenario 62). A "handled later" notice
+        // always answers a report of an earlier round, so no report moves behind its answer.
+        notices.sort_by_key(|notice| notice.kind != RejectionKind::HandledLater);
         for Notice { kind, rejection } in notices {
             let report = match kind {
                 RejectionKind::Unhandled => rejection.try_report(),

@@ -253,8 +253,10 @@ impl<O> Drop for Reactions<O> {
 /// # Safety
 /// `node` is live and the caller owns it (or its list), so nobody writes the link meanwhile.
 unsafe fn get_next<O>(node: *mut Header<O>) -> *mut Header<O> {
-    // SAFETY: see the function's contract; `with` gives a valid pointer to the link.
-    unsafe { (*node).next.with(|next| *next) }
+    // SAFETY: see the function's contract: `node` is live.
+    let link = unsafe { &(*node).next };
+    // SAFETY: `with` gives a valid pointer to the link, which nobody writes meanwhile.
+    link.with(|next| unsafe { *next })
 }
 
 /// Writes a node's link.
@@ -262,8 +264,11 @@ unsafe fn get_next<O>(node: *mut Header<O>) -> *mut Header<O> {
 /// # Safety
 /// `node` is live and owned by the caller, so nobody else reads or writes the link meanwhile.
 unsafe fn set_next<O>(node: *mut Header<O>, next: *mut Header<O>) {
-    // SAFETY: see the function's contract.
-    unsafe { (*node).next.with_mut(|slot| *slot = next) }
+    // SAFETY: see the function's contract: `node` is live.
+    let link = unsafe { &(*node).next };
+    // SAFETY: `with_mut` gives a valid pointer to the link, which nobody else reads or writes
+    // meanwhile.
+    link.with_mut(|slot| unsafe { *slot = next })
 }
 
 /// Reverses a LIFO chain of nodes (newest first) into registration order.

@@ -253,6 +253,13 @@ impl<T: Value, E: Reason> Promise<T, E> {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// An identifier of this promise, unique among live promises (its address): the one that
+    /// the unhandled-rejection notices about it carry ([`TrackedRejection::id`], and the
+    /// driver's `RejectionEvent::id`), so a host can tell which promise a report is about.
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
     /// The scheduler this promise's reactions run on (derived promises share it).
     pub fn scheduler(&self) -> &DynArc<dyn Scheduler> {
         &self.inner.scheduler
