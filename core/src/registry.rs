@@ -11,7 +11,8 @@
 //!   settlement cell decides every race (the first settler wins, proofs/promise.md P2): the
 //!   registry's reject is one more settler, never a second outcome.
 //! - Entries are [`WeakPromise`]s: the registry never keeps a promise alive (under loom see
-//!   `promise::weak`). A pending promise is never dead (its resolver holds it).
+//!   `promise::weak`). A pending promise with a resolver is never dead (the resolver holds it);
+//!   a dead one needs no rejection (nobody can wait on it).
 //! - **Register** ([`Registry::register`]) is a `Vec` push. Only when the vector is full, past
 //!   [`MIN_CAPACITY`], does it sweep first (remove every dead or settled entry), and the vector
 //!   grows only if more than half of it is still pending after the sweep: a full vector that is

@@ -280,7 +280,7 @@ impl Harness {
             Op::Tick => loop {
                 let job = self.queue.jobs.lock().unwrap().pop_front();
                 let Some(job) = job else { break };
-                job();
+                job.run();
             },
             Op::Shutdown => {
                 if self.shut_down {

@@ -1,6 +1,7 @@
 //! Promises on the loop: the loop as a promise [`Scheduler`], unhandled-rejection reporting at
-//! the end of each microtask checkpoint, and `promise`/`promisify` on [`Handle`], [`Cx`] and
-//! [`EventLoop`].
+//! the end of each microtask checkpoint, `promise`/`promisify` on [`Handle`], [`Cx`] and
+//! [`EventLoop`], and the combinators (`all`, `race`, `all_settled`, `any`) on [`Handle`] and
+//! [`Cx`], with this loop as the result's scheduler.
 //!
 //! # Ground rules
 //!
@@ -10,19 +11,27 @@
 //!   where `queueMicrotask` would put it, so reaction order is the JS order. From any other
 //!   thread (or the loop's thread while it is not driving it) a job travels through the remote
 //!   microtask ring like any remote microtask (same admission, same wake protocol); it runs in
-//!   FIFO order with the sender's other microtasks. A terminated loop refuses jobs: the promise
-//!   layer drops them, and their reactions' derived promises reject as abandoned.
+//!   FIFO order with the sender's other microtasks. The checkpoint moves every ready item of
+//!   the ring behind its local queue at once, so a job that such a job schedules runs after the
+//!   rest of that batch (JS order for `p.then(a); p.then(b)` registered before `run`, `a`
+//!   registering `c`: `a b c`). One order this does not give: between runs, on the owning
+//!   thread, `EventLoop::queue_microtask` goes to the local queue while a promise job goes to
+//!   the ring, so such a microtask runs before a promise job scheduled before it. A terminated
+//!   loop refuses jobs: the promise layer drops them, and their reactions' derived promises
+//!   reject as abandoned.
 //! - **Unhandled rejections.** A notice (tracked rejection, or "handled later") is queued on
 //!   the loop-local list, directly on the driving thread or as a remote microtask from others.
 //!   At the end of every checkpoint the loop takes the list: a tracked rejection whose
 //!   `try_report` succeeds (no reaction was registered meanwhile) is reported once as
-//!   [`RejectionKind::Unhandled`]; "handled later" notices are reported as they are. The hook
-//!   runs guarded; microtasks it queues run in the same checkpoint.
+//!   [`RejectionKind::Unhandled`]; "handled later" notices are reported as they are, before
+//!   the unhandled ones of the same round (Node's order). The hook runs guarded; microtasks it
+//!   queues run in the same checkpoint, and the notices they cause in a round after them.
 //! - The thread-local pointer is set only for the duration of `drive` (which holds the loop
 //!   borrowed, so it does not move) and restored when `drive` returns, also by unwinding.
 //! - **The loop's promises** (`crate::registry`, proofs/registry.md). Every promise created
-//!   through the loop's API (`promise` on [`EventLoop`], [`Cx`] and [`Handle`], and
-//!   `promisify`) is registered, weakly: on the loop thread (driving it, or through the
+//!   through the loop's API (`promise` on [`EventLoop`], [`Cx`] and [`Handle`], `promisify`,
+//!   and the results of the combinator methods `all`, `race`, `all_settled`, `any`) is
+//!   registered, weakly: on the loop thread (driving it, or through the
 //!   `EventLoop`) by a push onto the loop-local registry; anywhere else through `Shared::inbox`
 //!   (a short lock), whose entries the loop moves into its registry at the end of every tick.
 //!   At the end of every tick the loop also scavenges a batch of the registry (settled and dead
@@ -38,6 +47,7 @@
 //!   refuse, and the promise is rejected at once.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::cell::Cell;
 use core::ptr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -45,7 +55,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::config::{RejectionEvent, RejectionKind};
 use super::handle::{Counters, Remote, Shared};
 use super::{CallbackKind, Cx, EventLoop, Handle, Local, Microtask};
-use crate::promise::{Failure, Job, Promise, Reason, Resolver, Scheduler, TrackedRejection, Value};
+use crate::promise::{
+    self, AggregateError, Failure, Job, Promise, Reason, Resolver, Scheduler, TrackedRejection,
+    Value,
+};
 use crate::registry::SCAVENGE_BATCH;
 use crate::state::LoopState;
 use crate::sync::{Arc, DynArc, spawn_worker, thread_local};
@@ -209,10 +222,15 @@ impl Cx<'_> {
     /// The end-of-checkpoint step: reports the notices received since the last one. Returns
     /// whether there were any (the hook may have queued microtasks).
     pub(super) fn report_rejections(&self) -> bool {
-        let notices = core::mem::take(&mut *self.local.rejections.borrow_mut());
+        let mut notices = core::mem::take(&mut *self.local.rejections.borrow_mut());
         if notices.is_empty() {
             return false;
         }
+        // "Handled later" first, then the new unhandled ones, each in arrival order (a stable
+        // sort): Node's order (`processPromiseRejections` emits every `rejectionHandled`
+        // before any `unhandledRejection`; conformance scenario 62). A "handled later" notice
+        // always answers a report of an earlier round, so no report moves behind its answer.
+        notices.sort_by_key(|notice| notice.kind != RejectionKind::HandledLater);
         for Notice { kind, rejection } in notices {
             let report = match kind {
                 RejectionKind::Unhandled => rejection.try_report(),
@@ -255,6 +273,65 @@ impl Cx<'_> {
             Promise::new(scheduler_of(self.shared)),
         )
     }
+}
+
+/// The combinators as methods of [`Handle`] and [`Cx`]: [`promise::all`] and the rest with the
+/// loop as the result's scheduler; the loop owns the result (module docs: rejected with
+/// [`Failure::Terminated`] if still pending when the loop terminates).
+macro_rules! combinator_methods {
+    () => {
+        /// JS `Promise.all` on this loop: see [`promise::all`].
+        pub fn all<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<Vec<T>, E> {
+            own_result(
+                &self.shared,
+                promise::all(scheduler_of(&self.shared), inputs),
+            )
+        }
+
+        /// JS `Promise.race` on this loop: see [`promise::race`] (no inputs: never settles).
+        pub fn race<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<T, E> {
+            own_result(
+                &self.shared,
+                promise::race(scheduler_of(&self.shared), inputs),
+            )
+        }
+
+        /// JS `Promise.allSettled` on this loop: see [`promise::all_settled`].
+        pub fn all_settled<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<Vec<Result<T, E>>, E> {
+            own_result(
+                &self.shared,
+                promise::all_settled(scheduler_of(&self.shared), inputs),
+            )
+        }
+
+        /// JS `Promise.any` on this loop: see [`promise::any`].
+        pub fn any<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<T, AggregateError<E>> {
+            own_result(
+                &self.shared,
+                promise::any(scheduler_of(&self.shared), inputs),
+            )
+        }
+    };
+}
+
+impl Cx<'_> {
+    combinator_methods!();
+}
+
+impl Handle {
+    combinator_methods!();
 }
 
 impl EventLoop {
@@ -316,7 +393,24 @@ fn own<T: Value, E: Reason>(
     local: Option<&Local>,
     pair: (Promise<T, E>, Resolver<T, E>),
 ) -> (Promise<T, E>, Resolver<T, E>) {
-    let entry = pair.1.downgrade();
+    register(shared, local, pair.1.downgrade());
+    pair
+}
+
+/// A combinator's result on this loop: owned like a `promise()` (an empty `race`, or one over
+/// promises nobody settles, would otherwise keep its waiters forever).
+fn own_result<T: Value, E: Reason>(shared: &Shared, result: Promise<T, E>) -> Promise<T, E> {
+    if result.is_pending() {
+        with_driving(shared, |local| {
+            register(shared, local, result.registration())
+        });
+    }
+    result
+}
+
+/// Registers `entry` on the loop-local registry when `local` is given and not borrowed, else
+/// through the inbox; rejects it at once if the loop has closed them (it terminated).
+fn register(shared: &Shared, local: Option<&Local>, entry: crate::promise::WeakPromise) {
     match local.and_then(|local| local.registry.try_borrow_mut().ok()) {
         Some(mut registry) => {
             let refused = registry.register(entry).err();
@@ -330,7 +424,6 @@ fn own<T: Value, E: Reason>(
             shared.inbox.register(entry),
         ),
     }
-    pair
 }
 
 /// Counts the promises a closed registry made us reject at once.

@@ -303,3 +303,30 @@ fn the_inbox_stays_bounded_while_the_loop_sleeps() {
         kept.len()
     );
 }
+
+/// The loop owns the results of its combinator methods: an empty `race` (which never settles)
+/// and an `all` over a promise nobody settles are rejected at shutdown, and their waiters wake.
+#[test]
+fn combinator_results_of_the_loop_are_rejected_at_shutdown() {
+    let mut el = EventLoop::new();
+    let handle = el.handle();
+    let never = handle.race(Vec::<Promise<u32, Failure>>::new());
+    let foreign: DynArcScheduler = handle.scheduler();
+    let (unowned, _held) = Promise::<u32, Failure>::new(foreign); // not the loop's
+    let all = handle.all([unowned.clone()]);
+    let waiter = {
+        let never = never.clone();
+        std::thread::spawn(move || never.wait())
+    };
+    handle.shutdown();
+    el.run().unwrap();
+    assert_eq!(waiter.join().unwrap(), Ok(Err(Failure::Terminated)));
+    assert_eq!(all.outcome(), Some(&Err(Failure::Terminated)));
+    assert!(
+        unowned.is_pending(),
+        "a promise built with `Promise::new` is not the loop's"
+    );
+    assert_eq!(el.stats().promises_terminated, 2);
+}
+
+type DynArcScheduler = crate::sync::DynArc<dyn crate::promise::Scheduler>;

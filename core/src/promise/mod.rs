@@ -47,10 +47,14 @@
 //!   (`crate::registry`): weak, type-erased, and able to reject the promise with
 //!   [`Failure::Terminated`] when its loop terminates.
 //!
-//! Not yet here (the rest of issue 5): combinators.
+//! The combinators [`all`], [`race`], [`all_settled`] and [`any`] (JS `Promise.all` and the
+//! rest, empty inputs and microtask timing included) are one algorithm, in the `combinators`
+//! module docs; the driver offers them as methods too (`handle.all(inputs)`).
 
 mod cell;
+mod combinators;
 mod handle;
+mod job;
 mod outcome;
 mod scheduler;
 #[cfg(feature = "std")]
@@ -58,6 +62,7 @@ mod wait;
 mod weak;
 
 pub use cell::{Reaction, Reactions, SettleCell};
+pub use combinators::{AggregateError, all, all_settled, any, race};
 pub use handle::{Promise, Reason, Resolver, Value};
 pub use outcome::{Failure, IntoPromise, Resolution};
 pub use scheduler::{Job, Scheduler, TrackedRejection};
@@ -80,3 +85,6 @@ mod assertions {
 
 #[cfg(all(test, not(loom), not(feature = "shuttle")))]
 mod tests;
+
+#[cfg(all(test, feature = "std", not(loom), not(feature = "shuttle")))]
+mod combinator_tests;

@@ -24,10 +24,7 @@
 use alloc::boxed::Box;
 use core::fmt;
 
-/// A microtask the promise layer asks its scheduler to run (reaction batches, adoption steps).
-/// It contains its own panics where they must reject a promise; anything else it lets escape
-/// is the scheduler's to contain, like any microtask's.
-pub type Job = Box<dyn FnOnce() + Send + 'static>;
+pub use super::job::Job;
 
 /// Runs promise jobs as microtasks and receives unhandled-rejection notices. The driver's
 /// [`Handle`](crate::driver::Handle) provides one for its loop; a `no_std` host implements its
@@ -119,9 +116,16 @@ mod trampoline {
     use super::Job;
     use crate::sync::thread_local;
 
+    #[cfg(not(any(loom, feature = "shuttle")))]
     thread_local! {
         /// `Some` while this thread is inside the outermost `discard`: the jobs refused by
         /// destructors it runs wait here for its loop.
+        static DEFERRED: RefCell<Option<Vec<Job>>> = const { RefCell::new(None) };
+    }
+
+    // The checkers' thread-locals take no `const` initializer.
+    #[cfg(any(loom, feature = "shuttle"))]
+    thread_local! {
         static DEFERRED: RefCell<Option<Vec<Job>>> = RefCell::new(None);
     }
 

@@ -16,9 +16,10 @@
 //!   `Arc` in a box and counts the promise dead once that is the only reference left (strong
 //!   count 1) — nobody else can reach it then, so it stays dead. Under loom a dead promise is
 //!   therefore freed when its entry is dropped rather than when its last handle goes.
-//! - A pending promise is never dead: its resolver holds it, and a resolver dropped unused
-//!   settles it first ([`Failure::Abandoned`]). So "dead" only ever lets a registry skip the
-//!   upgrade.
+//! - A pending promise with a resolver is never dead: the resolver holds it, and a resolver
+//!   dropped unused settles it first ([`Failure::Abandoned`]). Only a promise that has no
+//!   resolver (`race` of nothing) can die pending, and then nobody can be waiting on it (a
+//!   waiter holds a handle). Either way a dead entry needs no rejection.
 //! - Probing ([`WeakPromise::state`]) upgrades for a moment. If every other reference goes
 //!   meanwhile, the probe's drop is the last and runs the promise's destructor (its outcome's)
 //!   on the probing thread: probe with no lock held that such a destructor could need.
@@ -27,7 +28,7 @@
 use alloc::boxed::Box;
 use core::fmt;
 
-use super::handle::{Inner, Reason, Resolver, Value};
+use super::handle::{Inner, Promise, Reason, Resolver, Value};
 use super::outcome::Failure;
 use crate::sync::Arc;
 #[cfg(not(loom))]
@@ -37,7 +38,8 @@ use crate::sync::Weak;
 /// settled one die, right after).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeakState {
-    /// Every handle and the resolver are gone (it was settled before they went).
+    /// Every handle and the resolver are gone (it was settled before they went, unless it never
+    /// had a resolver).
     Dead,
     /// Settled (its outcome is published).
     Settled,
@@ -149,10 +151,24 @@ impl<T: Value, E: Reason> Resolver<T, E> {
     /// can only reject it with [`Failure::Terminated`] (for a registry that settles every
     /// pending promise when its loop terminates; see `crate::registry`).
     pub fn downgrade(&self) -> WeakPromise {
-        let inner: &Arc<Inner<T, E>> = self
+        let inner = self
             .inner
             .as_ref()
             .expect("a live resolver has its promise");
+        WeakPromise::of(inner)
+    }
+}
+
+impl<T: Value, E: Reason> Promise<T, E> {
+    /// A [`WeakPromise`] of a promise whose resolver is internal (a combinator's result), for
+    /// the loop that owns it. Crate-private: rejecting is the resolver's right.
+    pub(crate) fn registration(&self) -> WeakPromise {
+        WeakPromise::of(&self.inner)
+    }
+}
+
+impl WeakPromise {
+    fn of<T: Value, E: Reason>(inner: &Arc<Inner<T, E>>) -> Self {
         #[cfg(not(loom))]
         {
             let weak: Weak<Inner<T, E>> = Arc::downgrade(inner);

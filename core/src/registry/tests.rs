@@ -76,7 +76,7 @@ fn reject_terminated_settles_through_the_ordinary_path() {
     assert_eq!(promise.outcome(), Some(&Err(Failure::Terminated)));
     assert_eq!(resolver.resolve(1), Err(1), "the resolver lost the race");
     for job in core::mem::take(&mut *q.jobs.lock().unwrap()) {
-        job();
+        job.run();
     }
     assert_eq!(derived.outcome(), Some(&Err(Failure::Terminated)));
 }
