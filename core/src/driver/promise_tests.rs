@@ -328,3 +328,34 @@ fn block_on<F: core::future::Future>(future: F) -> F::Output {
         std::thread::park();
     }
 }
+
+/// P3 order across threads: `a` is registered, another thread settles the promise (its
+/// reaction job travels through the remote ring), and then, in the same task on the loop
+/// thread, `b` is registered on the now settled promise. `a` was registered before `b`, so it
+/// runs first, although `b`'s job is queued on the loop thread's own queue.
+#[test]
+fn a_late_reaction_on_the_loop_thread_runs_after_a_remote_settlements_reactions() {
+    let mut el = EventLoop::new();
+    let (p, resolver) = el.promise::<u32, Failure>();
+    let order = log();
+    let a = Arc::clone(&order);
+    let _ = p.then(move |v| {
+        push(&a, alloc::format!("a{v}"));
+        Ok(())
+    });
+    let b = Arc::clone(&order);
+    let c = Arc::clone(&order);
+    el.submit(move |cx| {
+        std::thread::spawn(move || resolver.resolve(1).unwrap())
+            .join()
+            .unwrap();
+        let _ = p.then(move |v| {
+            push(&b, alloc::format!("b{v}"));
+            Ok(())
+        });
+        cx.queue_microtask(move |_| push(&c, "c")).unwrap();
+    })
+    .unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(entries(&order), ["a1", "b1", "c"]);
+}

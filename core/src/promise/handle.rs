@@ -132,8 +132,10 @@ impl<T: Value, E: Reason> Inner<T, E> {
                     .expect("a settled cell has its outcome");
                 reaction.run(outcome);
             });
-            // A refused job is dropped here: nothing of the cell's protocol is in progress.
-            drop(this.scheduler.schedule(job));
+            // Ordered: the reactions registered before this one were handed to the settler,
+            // which may have scheduled their job from another thread (P3). A refused job is
+            // dropped here: nothing of the cell's protocol is in progress.
+            drop(this.scheduler.schedule_ordered(job));
         }
     }
 
