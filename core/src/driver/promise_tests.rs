@@ -359,3 +359,47 @@ fn a_late_reaction_on_the_loop_thread_runs_after_a_remote_settlements_reactions(
     el.run_until_idle().unwrap();
     assert_eq!(entries(&order), ["a1", "b1", "c"]);
 }
+
+/// `finally` settles its derived promise only after its callback ran (the callback sees it
+/// pending) and after the promise the callback returned settled (the Go original settled it
+/// before running the callback).
+#[test]
+fn finally_settles_only_after_its_callback_ran_and_its_promise_settled() {
+    let mut el = EventLoop::new();
+    let (p, resolver) = el.promise::<u32, Failure>();
+    let (gate, open) = el.promise::<(), Failure>();
+    let derived_slot: Arc<Mutex<Option<Promise<u32, Failure>>>> = Arc::new(Mutex::new(None));
+    let seen = log();
+    let (slot, s) = (Arc::clone(&derived_slot), Arc::clone(&seen));
+    let derived = p.finally(move || {
+        let derived = slot
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("set before the callback runs");
+        push(
+            &s,
+            if derived.is_pending() {
+                "pending"
+            } else {
+                "settled"
+            },
+        );
+        gate
+    });
+    *derived_slot.lock().unwrap() = Some(derived.clone());
+    resolver.resolve(5).unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(
+        entries(&seen),
+        ["pending"],
+        "the callback ran once, before the settlement"
+    );
+    assert!(
+        derived.is_pending(),
+        "finally waits for the callback's promise"
+    );
+    open.resolve(()).unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(derived.outcome(), Some(&Ok(5)));
+}
