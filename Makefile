@@ -1,10 +1,10 @@
 # eventloop-core: every command an auditor or a contributor needs. Each target installs what it
-# needs when it is missing (rustup components, cargo-fuzz, SPIN later), so a fresh machine with
+# needs when it is missing (rustup components, cargo-fuzz, SPIN), so a fresh machine with
 # the stable and nightly toolchains can run any of them.
 #
-#   make verify    loom + shuttle models + proof checks, ending in the claims table (the main job)
+#   make verify    loom + shuttle models + proof checks and SPIN models, ending in the claims table
 #   make test      unit, integration, proptest and corpus tests; model bodies on real threads
-#   make loom | shuttle | miri | fuzz | defects | bench | proofs | lint | ci
+#   make loom | shuttle | miri | fuzz | defects | bench | proofs | spin | lint | nostd | ci
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +20,7 @@ MODEL_LOG := target/verify/models.log
 export SHUTTLE_SILENCE_WARNINGS := 1
 export CARGO_TERM_COLOR := never
 
-.PHONY: help test loom shuttle miri fuzz bench proofs verify defects lint ci clean-verify
+.PHONY: help test loom shuttle miri fuzz bench proofs spin verify defects lint nostd ci clean-verify
 
 help:
 	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -61,18 +61,26 @@ fuzz:
 bench:
 	scripts/bench.sh
 
-## proofs: the claims index is consistent with the code (every named evidence exists).
+## proofs: the claims index is consistent with the code (every named evidence exists), then every
+## SPIN model, LTL claim and seeded defect (scripts/spin.sh; fails on any pan error count or trail).
 proofs:
-	python3 scripts/check_proofs.py
+	@status=0; \
+	python3 scripts/check_proofs.py || status=1; \
+	scripts/spin.sh || status=1; \
+	exit $$status
+
+## spin: the SPIN runs alone (scripts/spin.sh MODEL... for a subset); installs SPIN if missing.
+spin:
+	scripts/spin.sh
 
 ## defects: apply each seeded defect to a scratch copy and show that its named evidence fails.
 defects:
 	scripts/defects.sh
 
 clean-verify:
-	@rm -f $(MODEL_LOG)
+	@rm -f $(MODEL_LOG) target/verify/spin.log
 
-## verify: loom + shuttle + proofs, then the claims table (also written to proofs/REPORT.md).
+## verify: loom + shuttle + proofs (SPIN included), then the claims table (also written to proofs/REPORT.md).
 verify: clean-verify
 	@status=0; \
 	$(MAKE) --no-print-directory loom || status=1; \
@@ -89,9 +97,17 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p eventloop-core -p eventloop-models --all-targets --features eventloop-models/shuttle -- -D warnings
 	scripts/check_facade.sh
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p eventloop-core --no-deps
 	RUSTFLAGS="--cfg loom" $(CARGO) clippy --profile models -p eventloop-core -p eventloop-models --all-targets -- -D warnings
 	$(CARGO) build -p eventloop-core --no-default-features --features alloc
 	$(CARGO) build -p eventloop-core --no-default-features
+	$(MAKE) --no-print-directory nostd
+
+## nostd: core builds for a bare-metal target (no std, no OS; 32-bit, no 64-bit atomics).
+nostd:
+	@rustup target list --installed | grep -q '^thumbv7em-none-eabihf' || rustup target add thumbv7em-none-eabihf
+	$(CARGO) build -p eventloop-core --no-default-features --features alloc --target thumbv7em-none-eabihf
+	$(CARGO) build -p eventloop-core --no-default-features --target thumbv7em-none-eabihf
 
 ## ci: what .ci/run runs on a clean clone.
 ci:

@@ -3,8 +3,9 @@
 //! This crate is the part of an event loop whose correctness depends on concurrency: the
 //! [`ring`] that carries microtasks from any thread to the loop thread, the loop [`state`]
 //! machine, a [`clock`] abstraction, the [`timer`] pool (`setTimeout`/`setInterval` semantics:
-//! ordered ties, O(log n) cancel, IDs that are never reused), and (feature `std`) the [`driver`]
-//! that composes them into an event loop you can embed. Promises follow.
+//! ordered ties, O(log n) cancel, IDs that are never reused), [`promise`]s (settled once from
+//! any thread, reactions run exactly once as microtasks in JS job order), and (feature `std`)
+//! the [`driver`] that composes them into an event loop you can embed.
 //!
 //! Every protocol here is checked three ways from the same source: the production build, loom
 //! (`RUSTFLAGS="--cfg loom"`, all interleavings within a stated preemption bound, under the C11

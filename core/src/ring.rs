@@ -63,9 +63,9 @@ use crate::sync::{Arc, CachePadded, Mutex, hint};
 /// and overflow happen within a few steps of a model).
 pub const DEFAULT_CAPACITY: usize = if cfg!(loom) { 4 } else { 4096 };
 
-/// Largest accepted ring capacity (2^30 slots): the index arithmetic needs a capacity far below
-/// the index range on every target, 32-bit included.
-pub const MAX_CAPACITY: usize = 1 << 30;
+/// Largest accepted ring capacity: 2^30 slots on 64-bit targets, 2^28 on 32-bit ones. The index
+/// arithmetic needs a capacity at most a quarter of the index range (`usize::BITS - 1` bits).
+pub const MAX_CAPACITY: usize = if usize::BITS > 32 { 1 << 30 } else { 1 << 28 };
 
 /// Overflow slots kept allocated after a burst drains; anything above is returned to the allocator.
 pub const OVERFLOW_RESERVE: usize = 64;

@@ -6,6 +6,8 @@
 #![cfg(not(loom))]
 
 pub mod corpus;
+pub mod promise_fuzz;
+pub mod promise_model;
 pub mod ring_fuzz;
 pub mod ring_model;
 pub mod state_fuzz;

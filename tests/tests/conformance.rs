@@ -18,6 +18,35 @@
 //! - `block(ms)`, a busy wait some timer scenarios use to make Node's timer passes
 //!   deterministic, advances the loop's `ManualClock` by `ms`.
 //!
+//! Promises (scenarios 40 and up) are the loop's own [`Promise`]s of a `String` (JS
+//! `undefined` is the empty string) rejected with a [`JsError`] (`new Error(m)`; the promise
+//! layer's `Failure`s convert to it):
+//!
+//! - `Promise.resolve(v)` is `Promise::fulfilled(s, v)` and `Promise.reject(new Error(m))` is
+//!   `Promise::rejected(s, error(m))`, where `s` is the loop's scheduler
+//!   (`cx.handle().scheduler()`); `Promise.resolve(p)` of a promise `p` is `p` itself (a clone
+//!   of the handle); the combinator scenarios (40–46) reject with plain strings
+//!   (`Promise.reject('x')`), which are `error("x")` too: a reason is logged by its message,
+//!   which is the string itself;
+//! - `new Promise(r => resolve = r)` is `Promise::new(s)` (the handle and its `Resolver`);
+//!   `resolve(v)`, `reject(e)` and `resolve(p)` are `Resolver::resolve`, `reject` and `adopt`;
+//! - `then`, `catch`, `finally` and `then(f, g)` are `then`, `catch`, `finally` and
+//!   `then_or_else`; a callback returns `Ok(v)` (a value), a promise (adopted), or throws
+//!   (a panic with the message, which rejects the derived promise: no `error:` line);
+//! - `queueMicrotask(f)` inside a promise callback (which gets no `Cx`, and must be `Send`) is
+//!   `queue_job(s, f)`: `Promise::fulfilled(s, ()).then(f)`, one job in the same microtask queue;
+//! - `process.on('unhandledRejection', (r, p) => log('unhandled:' + msg(r)))` and
+//!   `process.on('rejectionHandled', p => log('handled:' + msg(reason of p)))` are the loop's
+//!   `rejection_hook`, which logs `unhandled:<reason>` for `RejectionKind::Unhandled` and
+//!   `handled:<reason>` for `RejectionKind::HandledLater`, then calls the scenario's listener
+//!   if it set one (`on_rejection`). Scenarios 40–46 install no such listener: Node would
+//!   fail them on an unhandled rejection (stderr, exit 1), so they have none, and a report
+//!   logged here fails the comparison all the same;
+//! - `Promise.all`/`race`/`allSettled`/`any` are `cx.all`/`race`/`all_settled`/`any` (an
+//!   `allSettled` record is `Ok(value)` / `Err(reason)`, `any`'s `AggregateError::errors()` is
+//!   JS's `.errors`); `Promise.race([])` never settles and is kept alive until the loop has
+//!   terminated (`promise_race_empty`).
+//!
 //! Timers run in virtual time: after `run_until_idle` the clock jumps to
 //! `next_timer_deadline()`, and again until no timer is left; callbacks take no time except
 //! `block`. Node has no HTML timer nesting clamp, so the loop runs with
@@ -30,13 +59,15 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Once;
+use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use eventloop_core::clock::ManualClock;
-use eventloop_core::driver::{ClearOutcome, Config, LocalTask};
+use eventloop_core::driver::{ClearOutcome, Config, LocalTask, RejectionEvent, RejectionKind};
+use eventloop_core::promise::{self, AggregateError, Failure, Promise, Resolver, Scheduler};
 use eventloop_core::state::LoopState;
 use eventloop_core::timer::{NestingPolicy, TimerId, normalize_js_delay_ms};
 use eventloop_core::{Cx, EventLoop};
@@ -98,6 +129,28 @@ scenarios! {
     s30_timers_set_from_microtasks: Idle,
     s31_timers_set_from_immediates: Idle,
     s32_exception_in_timer_with_more_due: Idle,
+    s40_all_fulfils_after_last_input: Idle,
+    s41_all_rejects_with_first_rejection: Idle,
+    s42_race_first_settled_wins: Idle,
+    s43_all_settled_keeps_input_order: Idle,
+    s44_any_first_fulfilment_or_aggregate: Idle,
+    s45_empty_inputs: Idle,
+    s46_combinators_of_combinators: Idle,
+    s50_promise_reactions_in_settle_order: Idle,
+    s51_then_and_queue_microtask_interleave: Idle,
+    s52_adoption_hops_from_then: Idle,
+    s53_resolve_with_a_promise: Idle,
+    s54_finally_hops: Idle,
+    s55_catch_pass_through: Idle,
+    s56_throw_in_then: Idle,
+    s57_late_then_on_settled: Idle,
+    s58_rejection_recovery_chains: Idle,
+    s59_unhandled_rejection_timing: Idle,
+    s60_handled_later_after_macrotasks: Idle,
+    s61_rejection_hook_handles_in_place: Idle,
+    s62_handled_reported_before_unhandled: Idle,
+    s63_unhandled_rejection_in_throwing_macrotask: Idle,
+    s64_chaining_cycle: Idle,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,7 +164,15 @@ thread_local! {
     static IN_SCENARIO: Cell<bool> = const { Cell::new(false) };
     /// The clock of the scenario running on this thread, for `block`.
     static CLOCK: RefCell<Option<ManualClock>> = const { RefCell::new(None) };
+    /// The scenario's own rejection listener, called by the loop's rejection hook after it
+    /// logged the event (a second `process.on('unhandledRejection', ...)` body).
+    static REJECTION_LISTENER: RefCell<Option<RejectionListener>> = const { RefCell::new(None) };
+    /// Promises that never settle, kept until the scenario's loop has terminated (see
+    /// `promise_race_empty`).
+    static KEEP_ALIVE: RefCell<Vec<JsPromise>> = const { RefCell::new(Vec::new()) };
 }
+
+type RejectionListener = Box<dyn FnMut(&RejectionEvent<'_>)>;
 
 /// `console.log(event)`.
 fn log(event: impl Into<String>) {
@@ -246,6 +307,145 @@ impl Pending {
         for reaction in reactions {
             queue_microtask(cx, reaction);
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Promises (scenarios 40 and up): the loop's own `Promise`, with JS values and errors. Its
+// reactions are loop microtasks (the same FIFO queue as `queue_microtask`).
+
+/// A JS rejection reason: `new Error(message)` (or a `TypeError` the promise layer raised).
+/// `Display` and `Debug` print the message, like the scenarios' `msg(e)`; a plain-string reason
+/// (`Promise.reject('x')`, scenarios 40–46) is `error("x")`, whose message is the string, so it
+/// logs exactly as Node prints the string.
+#[derive(Clone, PartialEq, Eq)]
+struct JsError {
+    /// `e.constructor.name`.
+    name: &'static str,
+    /// `e.message`.
+    message: String,
+}
+
+impl From<Failure> for JsError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            // A `throw new Error(m)` in a callback: `throw` panics with `m`.
+            Failure::Panicked(message) => error(&message.unwrap_or_default()),
+            // V8's message for a promise resolved with itself.
+            Failure::Cycle => JsError {
+                name: "TypeError",
+                message: "Chaining cycle detected for promise #<Promise>".to_string(),
+            },
+            other => error(&other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for JsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for JsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// `new Error(message)`.
+fn error(message: &str) -> JsError {
+    JsError {
+        name: "Error",
+        message: message.to_string(),
+    }
+}
+
+/// A JS promise: a `String` value (`undefined` is `""`), a [`JsError`] reason.
+type JsPromise = Promise<String, JsError>;
+/// What a JS promise callback returns (or throws, by panicking).
+type JsResult = Result<String, JsError>;
+/// The loop's promise scheduler.
+type Sched = Arc<dyn Scheduler>;
+
+/// The loop's scheduler, for the promise constructors.
+fn scheduler(cx: &Cx<'_>) -> Sched {
+    cx.handle().scheduler()
+}
+
+/// `Promise.resolve(value)`.
+fn promise_resolve(s: &Sched, value: &str) -> JsPromise {
+    Promise::fulfilled(Arc::clone(s), value.to_string())
+}
+
+/// `Promise.reject(new Error(message))`.
+fn promise_reject(s: &Sched, message: &str) -> JsPromise {
+    Promise::rejected(Arc::clone(s), error(message))
+}
+
+/// `new Promise(r => resolve = r)`: the promise and its resolver.
+fn new_promise(s: &Sched) -> (JsPromise, Resolver<String, JsError>) {
+    Promise::new(Arc::clone(s))
+}
+
+/// A callback body `() => log(event)`: logs, returns `undefined`.
+fn logged(event: impl Into<String>) -> JsResult {
+    log(event);
+    Ok(String::new())
+}
+
+/// `queueMicrotask(f)` from inside a promise callback: one job on the loop's microtask queue.
+fn queue_job(s: &Sched, job: impl FnOnce() + Send + 'static) {
+    let _ = Promise::<(), JsError>::fulfilled(Arc::clone(s), ()).then(move |_| {
+        job();
+        Ok(())
+    });
+}
+
+/// No inputs: `[]` for a combinator.
+fn no_promises() -> Vec<JsPromise> {
+    Vec::new()
+}
+
+/// `Promise.race([])`: a promise that never settles. It is kept alive until the scenario's loop
+/// has terminated: JS keeps a pending promise's reactions while the promise is reachable, while
+/// here the last handle takes its reactions with it, and the promises derived from them would
+/// reject as abandoned (`promise::race` docs).
+fn promise_race_empty(s: &Sched) -> JsPromise {
+    let never = promise::race(Arc::clone(s), no_promises());
+    KEEP_ALIVE.with(|keep| keep.borrow_mut().push(never.clone()));
+    never
+}
+
+/// `Promise.resolve().then(() => log(l0)).then(() => log(l1))…`, with real promises.
+fn promise_chain(s: &Sched, labels: &[&str]) {
+    let mut step = promise_resolve(s, "");
+    for label in labels {
+        let label = label.to_string();
+        step = step.then(move |_| logged(label));
+    }
+}
+
+/// `process.on('unhandledRejection' | 'rejectionHandled', ...)` with a body of the scenario's
+/// own, after the logging every scenario does.
+fn on_rejection(listener: impl FnMut(&RejectionEvent<'_>) + 'static) {
+    REJECTION_LISTENER.with(|slot| *slot.borrow_mut() = Some(Box::new(listener)));
+}
+
+/// The loop's rejection hook: the scenarios' `unhandledRejection` and `rejectionHandled`
+/// listeners.
+fn report_rejection(event: &RejectionEvent<'_>) {
+    match event.kind {
+        RejectionKind::Unhandled => log(format!("unhandled:{:?}", event.reason)),
+        RejectionKind::HandledLater => log(format!("handled:{:?}", event.reason)),
+    }
+    // Taken out while it runs: it may attach handlers, whose notices come in a later round.
+    let listener = REJECTION_LISTENER.with(|slot| slot.borrow_mut().take());
+    if let Some(mut listener) = listener {
+        listener(event);
+        REJECTION_LISTENER.with(|slot| {
+            slot.borrow_mut().get_or_insert(listener);
+        });
     }
 }
 
@@ -847,6 +1047,593 @@ mod scripts {
         });
         block(20);
     }
+
+    pub fn s40_all_fulfils_after_last_input(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let a = promise_resolve(s, "a");
+        let (b, resolve_b) = new_promise(s);
+        let c = promise_resolve(s, "c");
+        let (d, resolve_d) = new_promise(s);
+        let _ = cx
+            .all([a.clone(), b, c.clone(), d])
+            .then(|vs| logged(format!("all:{}", vs.join(","))));
+        let _ = cx
+            .all([c, a])
+            .then(|vs| logged(format!("all2:{}", vs.join(","))));
+        promise_chain(s, &["t1", "t2", "t3"]);
+        set_immediate(cx, move |cx| {
+            log("A");
+            resolve_d.resolve("d".into()).unwrap();
+            queue_microtask(cx, |_| log("A.q1"));
+            log("A:end");
+        });
+        let sb = Arc::clone(s);
+        set_immediate(cx, move |_| {
+            log("B");
+            resolve_b.resolve("b".into()).unwrap();
+            promise_chain(&sb, &["B.t1", "B.t2"]);
+            log("B:end");
+        });
+    }
+
+    pub fn s41_all_rejects_with_first_rejection(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let (p1, resolve1) = new_promise(s);
+        let (p2, reject2) = new_promise(s);
+        let (p3, reject3) = new_promise(s);
+        let _ = cx.all([p1.clone(), p2, p3]).then_or_else(
+            |vs| logged(format!("all:fulfilled:{}", vs.join(","))),
+            |e| logged(format!("all:rejected:{e}")),
+        );
+        let inputs = [promise_resolve(s, "ok"), promise_reject(s, "early"), p1];
+        let _ = cx.all(inputs).catch(|e| {
+            log(format!("all2:rejected:{e}"));
+            Ok(Vec::new())
+        });
+        queue_microtask(cx, |_| log("q1"));
+        set_immediate(cx, move |cx| {
+            log("A");
+            reject3.reject(error("x3")).unwrap();
+            queue_microtask(cx, |_| log("A.q1"));
+            reject2.reject(error("x2")).unwrap();
+            resolve1.resolve("v1".into()).unwrap();
+            queue_microtask(cx, |_| log("A.q2"));
+            log("A:end");
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s42_race_first_settled_wins(cx: &Cx<'_>) {
+        fn report(race: JsPromise, name: &'static str) {
+            let _ = race.then_or_else(
+                move |v| logged(format!("{name}:fulfilled:{v}")),
+                move |e| logged(format!("{name}:rejected:{e}")),
+            );
+        }
+        let s = &scheduler(cx);
+        let (p1, resolve1) = new_promise(s);
+        let (p2, reject2) = new_promise(s);
+        report(cx.race([p1.clone(), p2]), "race1");
+        let inputs = [p1.clone(), promise_reject(s, "r"), promise_resolve(s, "f")];
+        report(cx.race(inputs), "race2");
+        let inputs = [p1, promise_resolve(s, "f"), promise_reject(s, "r")];
+        report(cx.race(inputs), "race3");
+        let _ = promise_race_empty(s)
+            .then_or_else(|_| logged("race4:fulfilled"), |_| logged("race4:rejected"));
+        queue_microtask(cx, |_| log("q1"));
+        set_immediate(cx, move |cx| {
+            log("A");
+            reject2.reject(error("x2")).unwrap();
+            resolve1.resolve("v1".into()).unwrap();
+            queue_microtask(cx, |_| log("A.q1"));
+            log("A:end");
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s43_all_settled_keeps_input_order(cx: &Cx<'_>) {
+        fn show(outcomes: &[JsResult]) -> String {
+            let records: Vec<String> = outcomes
+                .iter()
+                .map(|outcome| match outcome {
+                    Ok(value) => format!("ok:{value}"),
+                    Err(reason) => format!("err:{reason}"),
+                })
+                .collect();
+            records.join(",")
+        }
+        let s = &scheduler(cx);
+        let (p1, reject1) = new_promise(s);
+        let (p3, resolve3) = new_promise(s);
+        let inputs = [p1, promise_resolve(s, "v2"), p3, promise_reject(s, "x4")];
+        let _ = cx
+            .all_settled(inputs)
+            .then(|rs| logged(format!("settled:{}", show(rs))));
+        let inputs = [promise_reject(s, "y"), promise_resolve(s, "z")];
+        let _ = cx
+            .all_settled(inputs)
+            .then(|rs| logged(format!("settled2:{}", show(rs))));
+        promise_chain(s, &["t1", "t2", "t3"]);
+        set_immediate(cx, move |cx| {
+            log("A");
+            resolve3.resolve("v3".into()).unwrap();
+            queue_microtask(cx, |_| log("A.q1"));
+            reject1.reject(error("x1")).unwrap();
+            queue_microtask(cx, |_| log("A.q2"));
+            log("A:end");
+        });
+    }
+
+    pub fn s44_any_first_fulfilment_or_aggregate(cx: &Cx<'_>) {
+        fn report(any: Promise<String, AggregateError<JsError>>, name: &'static str) {
+            // `logged` returns a `JsResult`; these derived promises reject with an
+            // `AggregateError`, so the callbacks return `Ok(())`.
+            let _ = any.then_or_else(
+                move |v| {
+                    log(format!("{name}:fulfilled:{v}"));
+                    Ok(())
+                },
+                move |e| {
+                    let errors: Vec<String> = e.errors().iter().map(|e| e.to_string()).collect();
+                    log(format!("{name}:rejected:{}", errors.join(",")));
+                    Ok(())
+                },
+            );
+        }
+        let s = &scheduler(cx);
+        let (p1, reject1) = new_promise(s);
+        let (p2, resolve2) = new_promise(s);
+        let (p3, reject3) = new_promise(s);
+        let (p4, reject4) = new_promise(s);
+        report(cx.any([p1, p2, promise_reject(s, "x0")]), "any1");
+        report(cx.any([p3, promise_reject(s, "x5"), p4]), "any2");
+        let inputs = [promise_reject(s, "y"), promise_resolve(s, "z")];
+        report(cx.any(inputs), "any3");
+        queue_microtask(cx, |_| log("q1"));
+        set_immediate(cx, move |cx| {
+            log("A");
+            reject4.reject(error("x4")).unwrap();
+            reject1.reject(error("x1")).unwrap();
+            queue_microtask(cx, |_| log("A.q1"));
+            resolve2.resolve("v2".into()).unwrap();
+            reject3.reject(error("x3")).unwrap();
+            queue_microtask(cx, |_| log("A.q2"));
+            log("A:end");
+        });
+    }
+
+    pub fn s45_empty_inputs(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        queue_microtask(cx, |_| log("q1"));
+        let _ = cx
+            .all(no_promises())
+            .then(|vs| logged(format!("all:{}", vs.len())));
+        queue_microtask(cx, |_| log("q2"));
+        let _ = cx
+            .all_settled(no_promises())
+            .then(|rs| logged(format!("allSettled:{}", rs.len())));
+        let _ = cx.any(no_promises()).catch(|e| {
+            log(format!("any:rejected:{}", e.errors().len()));
+            Ok(String::new())
+        });
+        let _ = promise_race_empty(s)
+            .then_or_else(|_| logged("race:fulfilled"), |_| logged("race:rejected"));
+        queue_microtask(cx, |_| log("q3"));
+        let sa = Arc::clone(s);
+        set_immediate(cx, move |cx| {
+            log("A");
+            let _ = cx
+                .all(no_promises())
+                .then(|_| logged("A.all"))
+                .then(|_| logged("A.all.2"));
+            promise_chain(&sa, &["A.t1"]);
+        });
+    }
+
+    pub fn s46_combinators_of_combinators(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let never = promise_race_empty(s);
+        let race1 = cx.race([promise_resolve(s, "r")]);
+        let l2 = promise_resolve(s, "l").then(|v| Ok(format!("{v}2")));
+        let race2 = cx.race([l2, never]);
+        let _ = cx
+            .all([race1, race2])
+            .then(|vs| logged(format!("all:{}", vs.join(","))));
+        let race_x = cx.race([promise_reject(s, "x")]);
+        let race_y = cx.race([promise_resolve(s, "y")]);
+        let _ = cx.any([race_x, race_y]).then(|v| {
+            log(format!("any:{v}"));
+            Ok(())
+        });
+        let sa = Arc::clone(s);
+        let (p, q) = (promise_resolve(s, "p"), promise_resolve(s, "q"));
+        let _ = promise_resolve(s, "")
+            .then(move |_| {
+                log("a1");
+                promise::all(sa, [p, q])
+            })
+            .then(|vs| logged(format!("a2:{}", vs.join(","))));
+        promise_chain(s, &["t1", "t2", "t3", "t4", "t5"]);
+    }
+
+    pub fn s50_promise_reactions_in_settle_order(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let (a, resolve_a) = new_promise(s);
+        let (b, resolve_b) = new_promise(s);
+        let (c, reject_c) = new_promise(s);
+        let _ = a.then(|v| logged(format!("a1:{v}")));
+        let _ = b.then(|v| logged(format!("b1:{v}")));
+        let _ = a.then(|v| logged(format!("a2:{v}")));
+        let _ = c.catch(|e| logged(format!("c1:{e}")));
+        let _ = b.then(|v| logged(format!("b2:{v}")));
+        let _ = c
+            .then(|_| logged("never"))
+            .catch(|e| logged(format!("c2:{e}")));
+        set_immediate(cx, move |_| {
+            log("A");
+            resolve_b.resolve("B".into()).unwrap();
+            reject_c.reject(error("C")).unwrap();
+            resolve_a.resolve("A".into()).unwrap();
+            let _ = a.then(|v| logged(format!("a3:{v}")));
+            log("A:end");
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s51_then_and_queue_microtask_interleave(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let (p, resolve) = new_promise(s);
+        let s1 = Arc::clone(s);
+        let _ = p
+            .then(move |_| {
+                log("p1");
+                queue_job(&s1, || log("p1.q"));
+                Ok(String::new())
+            })
+            .then(|_| logged("p1.then"));
+        queue_microtask(cx, move |cx| {
+            log("q1");
+            resolve.resolve("x".into()).unwrap();
+            queue_microtask(cx, |_| log("q1.q"));
+        });
+        let _ = p.then(|v| logged(format!("p2:{v}")));
+        let _ = promise_resolve(s, "")
+            .then(|_| logged("r1"))
+            .then(|_| logged("r2"))
+            .then(|_| logged("r3"));
+        queue_microtask(cx, |_| log("q2"));
+        set_immediate(cx, |_| log("A"));
+    }
+
+    pub fn s52_adoption_hops_from_then(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let late: Arc<Mutex<Option<Resolver<String, JsError>>>> = Arc::default();
+        let s1 = Arc::clone(s);
+        let _ = promise_resolve(s, "")
+            .then(move |_| {
+                log("x1");
+                promise_resolve(&s1, "X")
+            })
+            .then(|v| logged(format!("x2:{v}")));
+        let (s2, late2) = (Arc::clone(s), Arc::clone(&late));
+        let _ = promise_resolve(s, "")
+            .then(move |_| {
+                log("y1");
+                let (pending, resolve) = new_promise(&s2);
+                *late2.lock().unwrap() = Some(resolve);
+                pending
+            })
+            .then(|v| logged(format!("y2:{v}")));
+        let s3 = Arc::clone(s);
+        let _ = promise_resolve(s, "")
+            .then(move |_| {
+                log("z1");
+                promise_reject(&s3, "Z")
+            })
+            .catch(|e| logged(format!("z2:{e}")));
+        let _ = promise_resolve(s, "")
+            .then(|_| logged("b1"))
+            .then(|_| logged("b2"))
+            .then(move |_| {
+                log("b3");
+                let resolve = late.lock().unwrap().take().expect("y1 ran before b3");
+                resolve.resolve("Y".into()).unwrap();
+                Ok(String::new())
+            })
+            .then(|_| logged("b4"))
+            .then(|_| logged("b5"))
+            .then(|_| logged("b6"))
+            .then(|_| logged("b7"));
+    }
+
+    pub fn s53_resolve_with_a_promise(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let f = promise_resolve(s, "F");
+        let (outer1, resolve1) = new_promise(s);
+        resolve1.adopt(f.clone());
+        let _ = outer1.then(|v| logged(format!("o1:{v}")));
+        let (pending, resolve_pending) = new_promise(s);
+        let (outer2, resolve2) = new_promise(s);
+        resolve2.adopt(pending);
+        let _ = outer2.then(|v| logged(format!("o2:{v}")));
+        let rejected = promise_reject(s, "R");
+        let (outer3, resolve3) = new_promise(s);
+        resolve3.adopt(rejected);
+        let _ = outer3.catch(|e| logged(format!("o3:{e}")));
+        // `Promise.resolve(f)` of a native promise is `f`.
+        let same = f.clone();
+        log(format!("same:{}", same.ptr_eq(&f)));
+        let _ = same.then(|v| logged(format!("same:{v}")));
+        let _ = promise_resolve(s, "")
+            .then(|_| logged("c1"))
+            .then(move |_| {
+                log("c2");
+                resolve_pending.resolve("P".into()).unwrap();
+                Ok(String::new())
+            })
+            .then(|_| logged("c3"))
+            .then(|_| logged("c4"))
+            .then(|_| logged("c5"));
+    }
+
+    pub fn s54_finally_hops(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let (gate, open_gate) = new_promise(s);
+        let _ = promise_resolve(s, "v1")
+            .finally(|| logged("f1"))
+            .then(|v| logged(format!("f1.then:{v}")));
+        let _ = promise_reject(s, "e2")
+            .finally(|| logged("f2"))
+            .catch(|e| logged(format!("f2.catch:{e}")));
+        let _ = promise_resolve(s, "v3")
+            .finally(|| -> JsResult {
+                log("f3");
+                throw("f3")
+            })
+            .catch(|e| logged(format!("f3.catch:{e}")));
+        let _ = promise_resolve(s, "v4")
+            .finally(move || {
+                log("f4");
+                gate
+            })
+            .then(|v| logged(format!("f4.then:{v}")));
+        let s5 = Arc::clone(s);
+        let _ = promise_resolve(s, "v5")
+            .finally(move || {
+                log("f5");
+                promise_reject(&s5, "f5")
+            })
+            .catch(|e| logged(format!("f5.catch:{e}")));
+        let _ = promise_resolve(s, "")
+            .then(|_| logged("c1"))
+            .then(|_| logged("c2"))
+            .then(|_| logged("c3"))
+            .then(|_| logged("c4"))
+            .then(|_| logged("c5"));
+        set_immediate(cx, move |_| {
+            log("A");
+            open_gate.resolve("ignored".into()).unwrap();
+        });
+    }
+
+    pub fn s55_catch_pass_through(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let _ = promise_resolve(s, "v")
+            .catch(|_| logged("never"))
+            .catch(|_| logged("never"))
+            .then(|v| logged(format!("v:{v}")));
+        let _ = promise_reject(s, "e")
+            .then(|_| logged("never"))
+            .then(|_| logged("never"))
+            .catch(|e| logged(format!("e:{e}")));
+        let _ = promise_reject(s, "e2")
+            .then_or_else(|_| logged("never"), |e| logged(format!("onRejected:{e}")));
+        let _ = promise_resolve(s, "v2")
+            .then_or_else(|v| logged(format!("onFulfilled:{v}")), |_| logged("never"));
+        let _ = promise_resolve(s, "")
+            .then(|_| logged("c1"))
+            .then(|_| logged("c2"))
+            .then(|_| logged("c3"))
+            .then(|_| logged("c4"));
+    }
+
+    pub fn s56_throw_in_then(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let _ = promise_resolve(s, "v")
+            .then(|_| -> JsResult {
+                log("t1");
+                throw("boom1")
+            })
+            .then(|_| logged("never"))
+            .catch(|e| logged(format!("caught:{e}")));
+        let _ = promise_reject(s, "e")
+            .catch(|e| -> JsResult {
+                log(format!("c1:{e}"));
+                throw("boom2")
+            })
+            .catch(|e| logged(format!("caught:{e}")));
+        let _ = promise_resolve(s, "v").then(|_| -> JsResult {
+            log("t3");
+            throw("boom3")
+        });
+        set_immediate(cx, |_| log("A"));
+        log("script:end");
+    }
+
+    pub fn s57_late_then_on_settled(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let f = promise_resolve(s, "F");
+        let r = promise_reject(s, "R");
+        let _ = r.catch(|_| logged("r.early"));
+        let (f2, r2) = (f.clone(), r.clone());
+        set_immediate(cx, move |cx| {
+            log("A");
+            let _ = f.then(|v| logged(format!("f.late:{v}")));
+            queue_microtask(cx, |_| log("A.q"));
+            let _ = r.then_or_else(|_| logged("never"), |e| logged(format!("r.late:{e}")));
+            let _ = r
+                .then(|_| logged("never"))
+                .catch(|e| logged(format!("r.late2:{e}")));
+            let _ = f
+                .finally(|| logged("f.finally"))
+                .then(|v| logged(format!("f.finally.then:{v}")));
+            queue_microtask(cx, |_| log("A.q2"));
+        });
+        set_timeout(cx, 30.0, move |_| {
+            log("T");
+            let _ = r2.catch(|e| logged(format!("r.timer:{e}")));
+            let _ = f2.then(|v| logged(format!("f.timer:{v}")));
+        });
+    }
+
+    pub fn s58_rejection_recovery_chains(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let (s3, s4) = (Arc::clone(s), Arc::clone(s));
+        let _ = promise_reject(s, "e1")
+            .catch(|e| {
+                log(format!("recover:{e}"));
+                Ok("r1".to_string())
+            })
+            .then(|v| -> JsResult {
+                log(format!("then:{v}"));
+                throw("e2")
+            })
+            .then(|_| logged("never"))
+            .catch(move |e| {
+                log(format!("recover:{e}"));
+                promise_reject(&s3, "e3")
+            })
+            .catch(move |e| {
+                log(format!("recover:{e}"));
+                promise_resolve(&s4, "r3")
+            })
+            .then(|v| logged(format!("end:{v}")));
+        let _ = promise_reject(s, "x")
+            .then_or_else(|v| Ok(v.clone()), |e| Ok(format!("fixed:{e}")))
+            .then(|v| logged(v.clone()));
+        let mut chain = promise_resolve(s, "");
+        for n in 1..=10 {
+            chain = chain.then(move |_| logged(format!("c{n}")));
+        }
+    }
+
+    pub fn s59_unhandled_rejection_timing(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let _ = promise_reject(s, "script");
+        let handled_soon = promise_reject(s, "soon");
+        queue_microtask(cx, move |_| {
+            let _ = handled_soon.catch(|e| logged(format!("caught:{e}")));
+        });
+        log("script:end");
+        let sa = Arc::clone(s);
+        set_immediate(cx, move |cx| {
+            log("A");
+            let _ = promise_resolve(&sa, "").then(move |_| {
+                log("A.p");
+                promise_reject(&sa, "A.derived")
+            });
+            queue_microtask(cx, |_| log("A.q"));
+        });
+        set_immediate(cx, |_| log("B"));
+        let st = Arc::clone(s);
+        set_timeout(cx, 30.0, move |cx| {
+            log("T1");
+            let _ = promise_reject(&st, "T1");
+            queue_microtask(cx, |_| log("T1.q"));
+        });
+        set_timeout(cx, 30.0, |_| log("T2"));
+    }
+
+    pub fn s60_handled_later_after_macrotasks(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let p = promise_reject(s, "p");
+        let q = promise_reject(s, "q");
+        let p2 = p.clone();
+        set_immediate(cx, move |cx| {
+            log("A");
+            let _ = p.catch(|e| logged(format!("caught:{e}")));
+            queue_microtask(cx, |_| log("A.q"));
+        });
+        set_immediate(cx, move |_| {
+            log("B");
+            let _ = p2.catch(|e| logged(format!("caught again:{e}")));
+        });
+        set_timeout(cx, 30.0, move |_| {
+            log("T");
+            let _ = q
+                .then(|_| logged("never"))
+                .catch(|e| logged(format!("caught:{e}")));
+        });
+    }
+
+    pub fn s61_rejection_hook_handles_in_place(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        // The listener finds the promise a report is about by its id (Node passes the promise).
+        let promises: Vec<JsPromise> = vec![promise_reject(s, "x"), promise_reject(s, "y")];
+        let hook_scheduler = Arc::clone(s);
+        on_rejection(move |event| {
+            if event.kind != RejectionKind::Unhandled {
+                return;
+            }
+            let reason = format!("{:?}", event.reason);
+            queue_job(&hook_scheduler, move || log(format!("hook.q:{reason}")));
+            let promise = promises
+                .iter()
+                .find(|p| p.id() == event.id)
+                .expect("a report about one of the script's promises");
+            let _ = promise.catch(|e| logged(format!("hook.caught:{e}")));
+        });
+        queue_microtask(cx, |_| log("q"));
+        set_immediate(cx, |_| log("A"));
+    }
+
+    pub fn s62_handled_reported_before_unhandled(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let p = promise_reject(s, "p");
+        let sa = Arc::clone(s);
+        set_immediate(cx, move |cx| {
+            log("A");
+            let _ = promise_reject(&sa, "q");
+            let _ = p.catch(|e| logged(format!("caught:{e}")));
+            queue_microtask(cx, |_| log("A.q"));
+        });
+        set_immediate(cx, |_| log("B"));
+    }
+
+    pub fn s63_unhandled_rejection_in_throwing_macrotask(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let (sa, sb) = (Arc::clone(s), Arc::clone(s));
+        set_immediate(cx, move |cx| {
+            log("A");
+            let _ = promise_reject(&sa, "a");
+            queue_microtask(cx, |_| log("A.q"));
+            throw("A");
+        });
+        set_immediate(cx, move |_| {
+            log("B");
+            let _ = promise_reject(&sb, "b");
+        });
+        set_immediate(cx, |_| log("C"));
+    }
+
+    pub fn s64_chaining_cycle(cx: &Cx<'_>) {
+        let s = &scheduler(cx);
+        let (p, resolve_self) = new_promise(s);
+        resolve_self.adopt(p.clone());
+        let _ = p.catch(|e| logged(format!("p:{}:{e}", e.name)));
+        let slot: Arc<Mutex<Option<JsPromise>>> = Arc::default();
+        let own = Arc::clone(&slot);
+        let d = promise_resolve(s, "").then(move |_| {
+            log("d.callback");
+            own.lock()
+                .unwrap()
+                .take()
+                .expect("d was stored before the callback ran")
+        });
+        *slot.lock().unwrap() = Some(d.clone());
+        let _ = d.catch(|e| logged(format!("d:{}:{e}", e.name)));
+        queue_microtask(cx, |_| log("q"));
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -914,6 +1701,7 @@ impl Drop for InScenario {
 fn run(script: fn(&Cx<'_>), mode: Mode, max_tasks_per_tick: usize) -> Vec<String> {
     quiet_scenario_panics();
     LOG.with(|log| log.borrow_mut().clear());
+    REJECTION_LISTENER.with(|slot| slot.borrow_mut().take());
     let clock = ManualClock::new();
     CLOCK.with(|c| *c.borrow_mut() = Some(clock.clone()));
     let mut el = EventLoop::builder()
@@ -931,6 +1719,7 @@ fn run(script: fn(&Cx<'_>), mode: Mode, max_tasks_per_tick: usize) -> Vec<String
                 report.message().unwrap_or("(non-string panic payload)")
             ));
         })
+        .rejection_hook(report_rejection)
         .build();
     el.submit(script).expect("a new loop accepts work");
     {
@@ -963,6 +1752,8 @@ fn run(script: fn(&Cx<'_>), mode: Mode, max_tasks_per_tick: usize) -> Vec<String
         }
     }
     assert_eq!(el.state(), LoopState::Terminated);
+    // Nothing can run or be reported any more: dropping them now changes no log.
+    KEEP_ALIVE.with(|keep| keep.borrow_mut().clear());
     LOG.with(|log| std::mem::take(&mut *log.borrow_mut()))
 }
 

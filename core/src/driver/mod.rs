@@ -185,11 +185,20 @@ impl Cx<'_> {
     /// The microtask checkpoint: runs microtasks until both queues are empty (microtasks queued
     /// by microtasks run here too). A remote microtask still being written (`Pending`) is left
     /// for later: its producer wakes the loop after publishing it.
+    ///
+    /// When the local queue runs dry, every remote microtask that is ready moves to it at once
+    /// ([`Cx::absorb_remote_microtasks`]), not one at a time: a microtask or promise job queued
+    /// while one of them runs then goes behind the rest of that batch, which was queued before
+    /// it (the JS job queue: `p.then(a); p.then(b)` from outside the loop, and `a` registering
+    /// `c`, runs `a b c`, not `a c b`).
     pub(super) fn checkpoint(&self) -> usize {
         let mut ran = 0;
         loop {
             let next = self.local.microtasks.borrow_mut().pop_front();
-            let next = next.or_else(|| self.pop_remote_microtask());
+            let next = next.or_else(|| {
+                self.absorb_remote_microtasks();
+                self.local.microtasks.borrow_mut().pop_front()
+            });
             let Some(microtask) = next else {
                 // The end of the checkpoint: unhandled-rejection notices. The hook may queue
                 // microtasks; they run in this checkpoint (then the notices are checked again).
@@ -211,26 +220,14 @@ impl Cx<'_> {
         }
     }
 
-    /// The next remote microtask, applying the timer requests met on the way (they travel in
-    /// the same ring; applying one runs no user code except, on refusal, a destructor).
-    fn pop_remote_microtask(&self) -> Option<Microtask> {
-        loop {
-            let popped = self.local.remote_microtasks.borrow_mut().pop();
-            match popped? {
-                Remote::Microtask(task) => return Some(Microtask::Task(to_local(task))),
-                Remote::Job(job) => return Some(Microtask::Job(job)),
-                Remote::Timer(request) => self.apply_timer_request(*request),
-            }
-        }
-    }
-
     /// Moves every remote microtask that is ready to the back of the local queue (which keeps
     /// their order: the checkpoint runs local ones first, then remote ones). Timer sets among
     /// them are armed at once (arming runs no user code and has no visible effect but the timer
     /// itself); timer clears keep their place in the queue, as internal microtasks (counted in
     /// `microtasks_run`), so they are decided in order with the sender's microtasks. Returns how
-    /// many sets it armed. For `Cx::clear_timer`, which must find a timer that a `Handle` set
-    /// before it; runs no user code but destructors.
+    /// many sets it armed. For the checkpoint, when its local queue runs dry, and for
+    /// `Cx::clear_timer`, which must find a timer that a `Handle` set before it; runs no user
+    /// code but destructors.
     pub(super) fn absorb_remote_microtasks(&self) -> usize {
         let mut armed = 0;
         loop {
@@ -837,7 +834,7 @@ impl Microtask {
     fn run(self, cx: &Cx<'_>) {
         match self {
             Self::Task(task) => task(cx),
-            Self::Job(job) => job(),
+            Self::Job(job) => job.run(),
         }
     }
 }

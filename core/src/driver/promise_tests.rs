@@ -220,6 +220,40 @@ fn unhandled_rejection_is_reported_once_then_handled_later() {
     assert_eq!(el.stats().rejections_handled_later, 1);
 }
 
+/// Node's order within one checkpoint: every "handled later" before any new "unhandled",
+/// whatever order the loop learnt of them in (conformance scenario 62).
+#[test]
+fn handled_later_is_reported_before_new_unhandled_rejections() {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let e = Arc::clone(&events);
+    let mut el = EventLoop::builder()
+        .rejection_hook(move |event| e.lock().unwrap().push((event.kind, event.id)))
+        .build();
+    let old = Promise::<u32, Failure>::rejected(el.handle().scheduler(), Failure::Cycle);
+    el.run_until_idle().unwrap();
+    assert_eq!(
+        *events.lock().unwrap(),
+        [(RejectionKind::Unhandled, old.id())]
+    );
+    let new = Arc::new(Mutex::new(None));
+    let n = Arc::clone(&new);
+    el.submit(move |cx| {
+        // Kept alive (so its id stays unique) until the end of the test.
+        *n.lock().unwrap() = Some(Promise::<u32, Failure>::rejected(
+            cx.handle().scheduler(),
+            Failure::Cycle,
+        ));
+        let _ = old.catch(|_| Ok(0)); // after the new rejection
+    })
+    .unwrap();
+    el.run_until_idle().unwrap();
+    let events = events.lock().unwrap();
+    let fresh = new.lock().unwrap().as_ref().unwrap().id();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[1], (RejectionKind::HandledLater, events[0].1));
+    assert_eq!(events[2], (RejectionKind::Unhandled, fresh));
+}
+
 #[test]
 fn a_handler_in_the_same_checkpoint_prevents_the_report() {
     let events = Arc::new(Mutex::new(0));

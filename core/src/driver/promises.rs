@@ -1,6 +1,7 @@
 //! Promises on the loop: the loop as a promise [`Scheduler`], unhandled-rejection reporting at
-//! the end of each microtask checkpoint, and `promise`/`promisify` on [`Handle`], [`Cx`] and
-//! [`EventLoop`].
+//! the end of each microtask checkpoint, `promise`/`promisify` on [`Handle`], [`Cx`] and
+//! [`EventLoop`], and the combinators (`all`, `race`, `all_settled`, `any`) on [`Handle`] and
+//! [`Cx`], with this loop as the result's scheduler.
 //!
 //! # Ground rules
 //!
@@ -10,18 +11,26 @@
 //!   where `queueMicrotask` would put it, so reaction order is the JS order. From any other
 //!   thread (or the loop's thread while it is not driving it) a job travels through the remote
 //!   microtask ring like any remote microtask (same admission, same wake protocol); it runs in
-//!   FIFO order with the sender's other microtasks. A terminated loop refuses jobs: the promise
-//!   layer drops them, and their reactions' derived promises reject as abandoned.
+//!   FIFO order with the sender's other microtasks. The checkpoint moves every ready item of
+//!   the ring behind its local queue at once, so a job that such a job schedules runs after the
+//!   rest of that batch (JS order for `p.then(a); p.then(b)` registered before `run`, `a`
+//!   registering `c`: `a b c`). One order this does not give: between runs, on the owning
+//!   thread, `EventLoop::queue_microtask` goes to the local queue while a promise job goes to
+//!   the ring, so such a microtask runs before a promise job scheduled before it. A terminated
+//!   loop refuses jobs: the promise layer drops them, and their reactions' derived promises
+//!   reject as abandoned.
 //! - **Unhandled rejections.** A notice (tracked rejection, or "handled later") is queued on
 //!   the loop-local list, directly on the driving thread or as a remote microtask from others.
 //!   At the end of every checkpoint the loop takes the list: a tracked rejection whose
 //!   `try_report` succeeds (no reaction was registered meanwhile) is reported once as
-//!   [`RejectionKind::Unhandled`]; "handled later" notices are reported as they are. The hook
-//!   runs guarded; microtasks it queues run in the same checkpoint.
+//!   [`RejectionKind::Unhandled`]; "handled later" notices are reported as they are, before
+//!   the unhandled ones of the same round (Node's order). The hook runs guarded; microtasks it
+//!   queues run in the same checkpoint, and the notices they cause in a round after them.
 //! - The thread-local pointer is set only for the duration of `drive` (which holds the loop
 //!   borrowed, so it does not move) and restored when `drive` returns, also by unwinding.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::cell::Cell;
 use core::ptr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -29,7 +38,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use super::config::{RejectionEvent, RejectionKind};
 use super::handle::{Counters, Remote, Shared};
 use super::{CallbackKind, Cx, EventLoop, Handle, Local, Microtask};
-use crate::promise::{Failure, Job, Promise, Reason, Resolver, Scheduler, TrackedRejection, Value};
+use crate::promise::{
+    self, AggregateError, Failure, Job, Promise, Reason, Resolver, Scheduler, TrackedRejection,
+    Value,
+};
 use crate::state::LoopState;
 use crate::sync::{Arc, DynArc, spawn_worker, thread_local};
 
@@ -223,10 +235,15 @@ impl Cx<'_> {
     /// The end-of-checkpoint step: reports the notices received since the last one. Returns
     /// whether there were any (the hook may have queued microtasks).
     pub(super) fn report_rejections(&self) -> bool {
-        let notices = core::mem::take(&mut *self.local.rejections.borrow_mut());
+        let mut notices = core::mem::take(&mut *self.local.rejections.borrow_mut());
         if notices.is_empty() {
             return false;
         }
+        // "Handled later" first, then the new unhandled ones, each in arrival order (a stable
+        // sort): Node's order (`processPromiseRejections` emits every `rejectionHandled`
+        // before any `unhandledRejection`; conformance scenario 62). A "handled later" notice
+        // always answers a report of an earlier round, so no report moves behind its answer.
+        notices.sort_by_key(|notice| notice.kind != RejectionKind::HandledLater);
         for Notice { kind, rejection } in notices {
             let report = match kind {
                 RejectionKind::Unhandled => rejection.try_report(),
@@ -265,6 +282,52 @@ impl Cx<'_> {
     pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
         Promise::new(scheduler_of(self.shared))
     }
+}
+
+/// The combinators as methods of [`Handle`] and [`Cx`]: [`promise::all`] and the rest with the
+/// loop as the result's scheduler.
+macro_rules! combinator_methods {
+    () => {
+        /// JS `Promise.all` on this loop: see [`promise::all`].
+        pub fn all<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<Vec<T>, E> {
+            promise::all(scheduler_of(&self.shared), inputs)
+        }
+
+        /// JS `Promise.race` on this loop: see [`promise::race`] (no inputs: never settles).
+        pub fn race<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<T, E> {
+            promise::race(scheduler_of(&self.shared), inputs)
+        }
+
+        /// JS `Promise.allSettled` on this loop: see [`promise::all_settled`].
+        pub fn all_settled<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<Vec<Result<T, E>>, E> {
+            promise::all_settled(scheduler_of(&self.shared), inputs)
+        }
+
+        /// JS `Promise.any` on this loop: see [`promise::any`].
+        pub fn any<T: Value, E: Reason>(
+            &self,
+            inputs: impl IntoIterator<Item = Promise<T, E>>,
+        ) -> Promise<T, AggregateError<E>> {
+            promise::any(scheduler_of(&self.shared), inputs)
+        }
+    };
+}
+
+impl Cx<'_> {
+    combinator_methods!();
+}
+
+impl Handle {
+    combinator_methods!();
 }
 
 impl EventLoop {

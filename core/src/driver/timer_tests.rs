@@ -647,3 +647,37 @@ fn queued_clears_from_other_threads_keep_their_order_and_do_not_nest() {
             .all(|t| t.wait() == Ok(ClearOutcome::NotPending))
     );
 }
+
+/// Finding 19 (proofs/timer.md, found with SPIN): termination closes the rings before its state
+/// CAS, and a clear refused by the closed ring answers `Terminated` at once. A timer due in that
+/// window must not fire afterwards: the pass stops once the ring is closed. The test holds the
+/// window open (the rings closed, the CAS 50 ms later) while the loop runs.
+#[test]
+fn a_clear_refused_by_a_terminating_loop_is_never_followed_by_the_callback() {
+    let mut el = EventLoop::new();
+    let fired = Rc::new(Cell::new(false));
+    let f = Rc::clone(&fired);
+    let id = el
+        .set_timeout(Duration::ZERO, move |_| f.set(true))
+        .unwrap();
+    // TR2 of `Shared::terminate`, without TR3 yet.
+    el.shared.tasks.close();
+    el.shared.microtasks.close();
+    let answer = el.handle().clear_timer(id);
+    assert_eq!(answer.try_outcome(), Some(ClearOutcome::Terminated));
+    let handle = el.handle();
+    let terminator = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        handle.shutdown() // TR3 (the rings are already closed)
+    });
+    el.run().unwrap();
+    assert!(
+        terminator.join().unwrap(),
+        "the delayed CAS won termination"
+    );
+    assert!(
+        !fired.get(),
+        "the callback ran after its clear answered Terminated"
+    );
+    assert_eq!(el.stats().timers_dropped, 1);
+}

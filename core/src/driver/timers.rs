@@ -15,7 +15,7 @@
 //!   fails with [`TimerError::IdsExhausted`] before any side effect.
 //! - **Deadlines** are read from the loop's clock when the timer is set, on whichever thread
 //!   sets it: `clock.now() + delay`, with the delay first clamped by the nesting policy
-//!   ([`Config::timer_nesting`]). Never from the cached tick time, which can be older than the
+//!   ([`Config::timer_nesting`](super::Config::timer_nesting)). Never from the cached tick time, which can be older than the
 //!   call (a long callback, a sleep), and would make the timer fire early.
 //! - **A timer pass** (first thing in every tick) runs a checkpoint (which applies pending
 //!   requests), then fires, in
@@ -223,7 +223,7 @@ fn after_delay(now: Duration, delay: Duration) -> Duration {
 
 impl Cx<'_> {
     /// `setTimeout`: runs `callback` once, on the loop thread, `delay` from now (at the first
-    /// timer pass at or after that time; nesting-clamped, see [`Config::timer_nesting`]). For a
+    /// timer pass at or after that time; nesting-clamped, see [`Config::timer_nesting`](super::Config::timer_nesting)). For a
     /// JavaScript delay argument use [`normalize_js_delay_ms`](crate::timer::normalize_js_delay_ms)
     /// first.
     ///
@@ -420,8 +420,16 @@ impl Cx<'_> {
             if next.is_none_or(|deadline| deadline > now) {
                 return ran;
             }
-            // Termination stops the pass: pending timers are cancelled, not run.
-            if self.shared.state.load() == LoopState::Terminating || self.discarding() {
+            // Termination stops the pass: pending timers are cancelled, not run. Termination
+            // closes the remote rings (TR2) before its state CAS (TR3), and a clear refused by
+            // the closed ring answers `Terminated` at once; so the pass also stops once the ring
+            // is closed, or it could fire a timer after that answer (proofs/timer.md, finding
+            // 19, found with SPIN). The closed bit is read Relaxed: a refused push read the bit,
+            // and if its answer happens-before this load, coherence makes the load see it too.
+            if self.shared.state.load() == LoopState::Terminating
+                || self.discarding()
+                || self.local.remote_microtasks.borrow().is_closed()
+            {
                 return ran;
             }
             let due = self.local.timers.borrow_mut().take_due_before(now, mark);

@@ -64,7 +64,10 @@ const TAGS: usize = 0b11;
 /// its header).
 #[repr(C)]
 struct Header<O> {
-    next: *mut Header<O>,
+    /// The facade's `UnsafeCell`, so that loom and shuttle check every access to the link that
+    /// the registrar writes (R1) and the settler reads after its swap: a missing
+    /// Release/Acquire pair on the state word shows up as a race on it. Free in production.
+    next: UnsafeCell<*mut Header<O>>,
     /// Runs the reaction with the outcome and frees the node.
     run: unsafe fn(*mut Header<O>, &O),
     /// Frees the node without running it (the cell was dropped unsettled).
@@ -106,7 +109,7 @@ impl<O> Reaction<O> {
         }
         let node = Box::new(Node {
             header: Header {
-                next: ptr::null_mut(),
+                next: UnsafeCell::new(ptr::null_mut()),
                 run: run::<O, F>,
                 discard: discard::<O, F>,
             },
@@ -150,6 +153,32 @@ pub struct Reactions<O> {
 unsafe impl<O> Send for Reactions<O> {}
 
 impl<O> Reactions<O> {
+    /// A list of one reaction (one that came back from [`SettleCell::register`]).
+    pub(super) fn single(reaction: Reaction<O>) -> Self {
+        let node = reaction.node;
+        core::mem::forget(reaction);
+        // SAFETY: we own the node (taken from the reaction, which is forgotten). Its `next` may
+        // hold a stale head from a failed registration attempt: cut it.
+        unsafe { set_next(node, ptr::null_mut()) };
+        Self { head: node }
+    }
+
+    /// The list as a raw pointer (for a [`Job`](super::Job)); [`Reactions::from_raw`] takes it
+    /// back.
+    pub(super) fn into_raw(self) -> *mut () {
+        let head = self.head;
+        core::mem::forget(self);
+        head.cast::<()>()
+    }
+
+    /// # Safety
+    /// `raw` comes from [`Reactions::into_raw`] of a `Reactions<O>` (same `O`), once.
+    pub(super) unsafe fn from_raw(raw: *mut ()) -> Self {
+        Self {
+            head: raw.cast::<Header<O>>(),
+        }
+    }
+
     /// True if no reaction was registered before the settlement.
     pub fn is_empty(&self) -> bool {
         self.head.is_null()
@@ -170,7 +199,7 @@ impl<O> Reactions<O> {
         }
         let node = self.head;
         // SAFETY: `node` is a node of this list, which we own.
-        self.head = unsafe { (*node).next };
+        self.head = unsafe { get_next(node) };
         Some(Reaction {
             node,
             _owns: PhantomData,
@@ -219,15 +248,38 @@ impl<O> Drop for Reactions<O> {
     }
 }
 
+/// Reads a node's link.
+///
+/// # Safety
+/// `node` is live and the caller owns it (or its list), so nobody writes the link meanwhile.
+unsafe fn get_next<O>(node: *mut Header<O>) -> *mut Header<O> {
+    // SAFETY: see the function's contract: `node` is live.
+    let link = unsafe { &(*node).next };
+    // SAFETY: `with` gives a valid pointer to the link, which nobody writes meanwhile.
+    link.with(|next| unsafe { *next })
+}
+
+/// Writes a node's link.
+///
+/// # Safety
+/// `node` is live and owned by the caller, so nobody else reads or writes the link meanwhile.
+unsafe fn set_next<O>(node: *mut Header<O>, next: *mut Header<O>) {
+    // SAFETY: see the function's contract: `node` is live.
+    let link = unsafe { &(*node).next };
+    // SAFETY: `with_mut` gives a valid pointer to the link, which nobody else reads or writes
+    // meanwhile.
+    link.with_mut(|slot| unsafe { *slot = next })
+}
+
 /// Reverses a LIFO chain of nodes (newest first) into registration order.
 fn reverse<O>(mut head: *mut Header<O>) -> *mut Header<O> {
     let mut reversed = ptr::null_mut();
     while !head.is_null() {
         // SAFETY: the chain was taken whole from the cell by its one settler; we own its nodes,
         // and `head` is one of them.
-        let next = unsafe { (*head).next };
+        let next = unsafe { get_next(head) };
         // SAFETY: as above.
-        unsafe { (*head).next = reversed };
+        unsafe { set_next(head, reversed) };
         reversed = head;
         head = next;
     }
@@ -339,7 +391,7 @@ impl<O> SettleCell<O> {
             }
             // R1: link the node in front of the current head. We still own the node.
             // SAFETY: the node is ours until the CAS below succeeds.
-            unsafe { (*node).next = (current & !TAGS) as *mut Header<O> };
+            unsafe { set_next(node, (current & !TAGS) as *mut Header<O>) };
             // R2: Release publishes the node (closure and `next`) to the settler's Acquire
             // swap. Relaxed on failure: we retry with the value read.
             match self.state.compare_exchange_weak(

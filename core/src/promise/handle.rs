@@ -24,8 +24,10 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
+use core::marker::PhantomData;
 
 use super::cell::{Reaction, Reactions, SettleCell};
+use super::job::JobVtableRef;
 use super::outcome::{Failure, IntoPromise, Resolution};
 use super::scheduler::{Job, RejectionEntry, Scheduler, TrackedRejection};
 use crate::sync::atomic::{
@@ -107,16 +109,13 @@ impl<T: Value, E: Reason> Inner<T, E> {
         Ok(())
     }
 
-    /// The job that runs one batch of reactions, in order, with the (published) outcome.
+    /// The job that runs one batch of reactions, in order, with the (published) outcome: the
+    /// promise's `Arc` and the list, as raw pointers (no allocation).
     fn batch_job(this: &Arc<Self>, reactions: Reactions<Result<T, E>>) -> Job {
-        let source = Arc::clone(this);
-        Box::new(move || {
-            let outcome = source
-                .cell
-                .outcome()
-                .expect("reactions run after publication");
-            reactions.run_all(outcome);
-        })
+        let source = Arc::into_raw(Arc::clone(this)).cast_mut().cast::<()>();
+        // SAFETY: `BatchJob::<T, E>::VTABLE` turns the pointers back into exactly these types
+        // (an `Arc<Inner<T, E>>` and a `Reactions<Result<T, E>>`), once; both are `Send`.
+        unsafe { Job::from_raw(source, reactions.into_raw(), &BatchJob::<T, E>::VTABLE) }
     }
 
     /// Registers `reaction`: the settler will schedule it, or, if the promise is settled, it is
@@ -124,14 +123,7 @@ impl<T: Value, E: Reason> Inner<T, E> {
     pub(super) fn subscribe(this: &Arc<Self>, reaction: Reaction<Result<T, E>>) {
         Self::mark_handled(this);
         if let Err(reaction) = this.cell.register(reaction) {
-            let source = Arc::clone(this);
-            let job: Job = Box::new(move || {
-                let outcome = source
-                    .cell
-                    .outcome()
-                    .expect("a settled cell has its outcome");
-                reaction.run(outcome);
-            });
+            let job = Self::batch_job(this, Reactions::single(reaction));
             // Ordered: the reactions registered before this one were handed to the settler,
             // which may have scheduled their job from another thread (P3). A refused job is
             // dropped here: nothing of the cell's protocol is in progress.
@@ -156,6 +148,37 @@ impl<T: Value, E: Reason> Inner<T, E> {
         TrackedRejection {
             entry: Box::new(Tracked(Arc::clone(this))),
         }
+    }
+}
+
+/// The job table of a reaction batch of `Promise<T, E>` (see [`Inner::batch_job`]).
+struct BatchJob<T, E>(PhantomData<(T, E)>);
+
+impl<T: Value, E: Reason> BatchJob<T, E> {
+    const VTABLE: JobVtableRef = JobVtableRef::new(Self::run, Self::discard);
+
+    /// # Safety
+    /// `source` and `reactions` come from `Inner::batch_job` for this `T, E`, and are given up.
+    unsafe fn run(source: *mut (), reactions: *mut ()) {
+        // SAFETY: see the function's contract.
+        let source = unsafe { Arc::from_raw(source.cast_const().cast::<Inner<T, E>>()) };
+        // SAFETY: as above.
+        let reactions = unsafe { Reactions::<Result<T, E>>::from_raw(reactions) };
+        let outcome = source
+            .cell
+            .outcome()
+            .expect("reactions run after publication");
+        reactions.run_all(outcome);
+    }
+
+    /// # Safety
+    /// As `run`.
+    unsafe fn discard(source: *mut (), reactions: *mut ()) {
+        // SAFETY: see the function's contract. The reactions go first: they may refer to the
+        // outcome only while running, never while dropped, but keep the source alive anyway.
+        drop(unsafe { Reactions::<Result<T, E>>::from_raw(reactions) });
+        // SAFETY: as above.
+        drop(unsafe { Arc::from_raw(source.cast_const().cast::<Inner<T, E>>()) });
     }
 }
 
@@ -208,6 +231,11 @@ impl<T: Value, E: Reason> Promise<T, E> {
         Self::from_inner(inner)
     }
 
+    /// A promise that never settles: no resolver exists for it (JS `Promise.race([])`).
+    pub(super) fn never(scheduler: DynArc<dyn Scheduler>) -> Self {
+        Self::from_inner(Arc::new(Inner::new(scheduler, SettleCell::new())))
+    }
+
     fn from_inner(inner: Arc<Inner<T, E>>) -> Self {
         Self { inner }
     }
@@ -225,6 +253,13 @@ impl<T: Value, E: Reason> Promise<T, E> {
     /// Whether two handles are the same promise.
     pub fn ptr_eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// An identifier of this promise, unique among live promises (its address): the one that
+    /// the unhandled-rejection notices about it carry ([`TrackedRejection::id`], and the
+    /// driver's `RejectionEvent::id`), so a host can tell which promise a report is about.
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// The scheduler this promise's reactions run on (derived promises share it).
@@ -360,7 +395,7 @@ impl<T: Value, E: Reason> Resolver<T, E> {
         // The resolver moves into the job (and then into the reaction): if either is dropped
         // unrun, its drop rejects the promise as abandoned.
         let resolver = Resolver { inner: Some(inner) };
-        let job: Job = Box::new(move || {
+        let job = Job::new(move || {
             Inner::subscribe(
                 &other.inner,
                 Reaction::new(move |outcome: &Result<T, E>| {

@@ -44,16 +44,23 @@
 //! - Dropping a cell drops its outcome and any reaction still registered, unrun. Dropping a
 //!   resolver unused rejects its promise with [`Failure::Abandoned`].
 //!
-//! Not yet here (the rest of issue 5): combinators, the registry.
+//! The combinators [`all`], [`race`], [`all_settled`] and [`any`] (JS `Promise.all` and the
+//! rest, empty inputs and microtask timing included) are one algorithm, in the `combinators`
+//! module docs; the driver offers them as methods too (`handle.all(inputs)`).
+//!
+//! Not yet here (the rest of issue 5): the registry.
 
 mod cell;
+mod combinators;
 mod handle;
+mod job;
 mod outcome;
 mod scheduler;
 #[cfg(feature = "std")]
 mod wait;
 
 pub use cell::{Reaction, Reactions, SettleCell};
+pub use combinators::{AggregateError, all, all_settled, any, race};
 pub use handle::{Promise, Reason, Resolver, Value};
 pub use outcome::{Failure, IntoPromise, Resolution};
 pub use scheduler::{Job, Scheduler, TrackedRejection};
@@ -74,3 +81,6 @@ mod assertions {
 
 #[cfg(all(test, not(loom), not(feature = "shuttle")))]
 mod tests;
+
+#[cfg(all(test, feature = "std", not(loom), not(feature = "shuttle")))]
+mod combinator_tests;

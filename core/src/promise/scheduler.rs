@@ -27,10 +27,7 @@
 use alloc::boxed::Box;
 use core::fmt;
 
-/// A microtask the promise layer asks its scheduler to run (reaction batches, adoption steps).
-/// It contains its own panics where they must reject a promise; anything else it lets escape
-/// is the scheduler's to contain, like any microtask's.
-pub type Job = Box<dyn FnOnce() + Send + 'static>;
+pub use super::job::Job;
 
 /// Runs promise jobs as microtasks and receives unhandled-rejection notices. The driver's
 /// [`Handle`](crate::driver::Handle) provides one for its loop; a `no_std` host implements its
