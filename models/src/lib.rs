@@ -75,14 +75,18 @@ pub const fn scale(loom: usize, shuttle: usize, threads: usize) -> usize {
 /// A loop for models of the driver: it parks at once (no spin) and has tiny rings, so the
 /// overflow and the sleep/wake paths are part of every model.
 pub fn model_loop() -> eventloop_core::EventLoop {
-    eventloop_core::EventLoop::builder()
-        .config(eventloop_core::driver::Config {
-            spin_before_sleep: std::time::Duration::ZERO,
-            ring_capacity: 2,
-            max_tasks_per_tick: 4,
-            ..Default::default()
-        })
-        .build()
+    model_loop_builder().build()
+}
+
+/// The builder of [`model_loop`], for models that add hooks (the promise models' rejection
+/// hook).
+pub fn model_loop_builder() -> eventloop_core::driver::Builder {
+    eventloop_core::EventLoop::builder().config(eventloop_core::driver::Config {
+        spin_before_sleep: std::time::Duration::ZERO,
+        ring_capacity: 2,
+        max_tasks_per_tick: 4,
+        ..Default::default()
+    })
 }
 
 /// A clock that never moves: models of timers use zero delays, so every timer is due as soon as
@@ -195,11 +199,42 @@ pub mod sync {
 /// The threads of the selected backend.
 pub mod thread {
     #[cfg(loom)]
-    pub use loom::thread::{JoinHandle, spawn, yield_now};
+    pub use loom::thread::{JoinHandle, ThreadId, current, spawn, yield_now};
     #[cfg(all(feature = "shuttle", not(loom)))]
-    pub use shuttle::thread::{JoinHandle, spawn, yield_now};
+    pub use shuttle::thread::{JoinHandle, ThreadId, current, spawn, yield_now};
     #[cfg(not(any(loom, feature = "shuttle")))]
-    pub use std::thread::{JoinHandle, spawn, yield_now};
+    pub use std::thread::{JoinHandle, ThreadId, current, spawn, yield_now};
+}
+
+/// Driving a future to completion on the current thread, with the selected backend's waker: a
+/// wake-up that is lost leaves the thread blocked, which loom and shuttle report as a deadlock.
+pub mod future {
+    #[cfg(loom)]
+    pub use loom::future::block_on;
+    #[cfg(all(feature = "shuttle", not(loom)))]
+    pub use shuttle::future::block_on;
+
+    /// Polls `future` on this thread and parks between wake-ups (real threads).
+    #[cfg(not(any(loom, feature = "shuttle")))]
+    pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
+        use std::sync::Arc;
+        use std::task::{Context, Poll, Wake};
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Arc::new(Unpark(std::thread::current())).into();
+        let mut cx = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+            std::thread::park();
+        }
+    }
 }
 
 static RUNS: AtomicUsize = AtomicUsize::new(0);

@@ -239,28 +239,59 @@ impl Cx<'_> {
         loop {
             let popped = self.local.remote_microtasks.borrow_mut().pop();
             match popped {
-                Some(Remote::Microtask(task)) => {
-                    let task = Microtask::Task(to_local(task));
-                    self.local.microtasks.borrow_mut().push_back(task);
-                }
-                Some(Remote::Job(job)) => {
-                    self.local
-                        .microtasks
-                        .borrow_mut()
-                        .push_back(Microtask::Job(job));
-                }
-                Some(Remote::Timer(request)) if request.is_set() => {
-                    self.apply_timer_request(*request);
-                    armed += 1;
-                }
-                Some(Remote::Timer(request)) => {
-                    let clear: LocalTask = Box::new(move |cx| cx.apply_timer_request(*request));
-                    self.local
-                        .microtasks
-                        .borrow_mut()
-                        .push_back(Microtask::Task(clear));
-                }
+                Some(item) => armed += self.absorb_remote(item),
                 None => return armed,
+            }
+        }
+    }
+
+    /// As [`absorb_remote_microtasks`](Self::absorb_remote_microtasks), but also waits
+    /// (yielding) while a producer has claimed the ring's head slot and not yet published it
+    /// (a wait-free window of that producer's `push`: no user code, no waiting), and goes on
+    /// until the ring is empty. Afterwards every remote microtask whose push happens-before this
+    /// call is in the local queue, in FIFO order, so a job queued locally next runs after all of
+    /// them (`Scheduler::schedule_ordered`; proofs/promise.md, P3). It can run as long as
+    /// remote producers keep the ring non-empty, as a checkpoint can.
+    pub(super) fn absorb_remote_microtasks_in_order(&self) {
+        loop {
+            let popped = self.local.remote_microtasks.borrow_mut().try_pop();
+            match popped {
+                Ok(item) => {
+                    self.absorb_remote(item);
+                }
+                Err(PopError::Pending) => hint::yield_now(),
+                Err(PopError::Empty | PopError::Closed) => return,
+            }
+        }
+    }
+
+    /// Moves one remote item to the back of the local queue (a timer set is armed instead).
+    /// Returns 1 for an armed timer set, else 0.
+    fn absorb_remote(&self, item: Remote) -> usize {
+        match item {
+            Remote::Microtask(task) => {
+                let task = Microtask::Task(to_local(task));
+                self.local.microtasks.borrow_mut().push_back(task);
+                0
+            }
+            Remote::Job(job) => {
+                self.local
+                    .microtasks
+                    .borrow_mut()
+                    .push_back(Microtask::Job(job));
+                0
+            }
+            Remote::Timer(request) if request.is_set() => {
+                self.apply_timer_request(*request);
+                1
+            }
+            Remote::Timer(request) => {
+                let clear: LocalTask = Box::new(move |cx| cx.apply_timer_request(*request));
+                self.local
+                    .microtasks
+                    .borrow_mut()
+                    .push_back(Microtask::Task(clear));
+                0
             }
         }
     }

@@ -389,3 +389,78 @@ fn block_on<F: core::future::Future>(future: F) -> F::Output {
         std::thread::park();
     }
 }
+
+/// P3 order across threads: `a` is registered, another thread settles the promise (its
+/// reaction job travels through the remote ring), and then, in the same task on the loop
+/// thread, `b` is registered on the now settled promise. `a` was registered before `b`, so it
+/// runs first, although `b`'s job is queued on the loop thread's own queue.
+#[test]
+fn a_late_reaction_on_the_loop_thread_runs_after_a_remote_settlements_reactions() {
+    let mut el = EventLoop::new();
+    let (p, resolver) = el.promise::<u32, Failure>();
+    let order = log();
+    let a = Arc::clone(&order);
+    let _ = p.then(move |v| {
+        push(&a, alloc::format!("a{v}"));
+        Ok(())
+    });
+    let b = Arc::clone(&order);
+    let c = Arc::clone(&order);
+    el.submit(move |cx| {
+        std::thread::spawn(move || resolver.resolve(1).unwrap())
+            .join()
+            .unwrap();
+        let _ = p.then(move |v| {
+            push(&b, alloc::format!("b{v}"));
+            Ok(())
+        });
+        cx.queue_microtask(move |_| push(&c, "c")).unwrap();
+    })
+    .unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(entries(&order), ["a1", "b1", "c"]);
+}
+
+/// `finally` settles its derived promise only after its callback ran (the callback sees it
+/// pending) and after the promise the callback returned settled (the Go original settled it
+/// before running the callback).
+#[test]
+fn finally_settles_only_after_its_callback_ran_and_its_promise_settled() {
+    let mut el = EventLoop::new();
+    let (p, resolver) = el.promise::<u32, Failure>();
+    let (gate, open) = el.promise::<(), Failure>();
+    let derived_slot: Arc<Mutex<Option<Promise<u32, Failure>>>> = Arc::new(Mutex::new(None));
+    let seen = log();
+    let (slot, s) = (Arc::clone(&derived_slot), Arc::clone(&seen));
+    let derived = p.finally(move || {
+        let derived = slot
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("set before the callback runs");
+        push(
+            &s,
+            if derived.is_pending() {
+                "pending"
+            } else {
+                "settled"
+            },
+        );
+        gate
+    });
+    *derived_slot.lock().unwrap() = Some(derived.clone());
+    resolver.resolve(5).unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(
+        entries(&seen),
+        ["pending"],
+        "the callback ran once, before the settlement"
+    );
+    assert!(
+        derived.is_pending(),
+        "finally waits for the callback's promise"
+    );
+    open.resolve(()).unwrap();
+    el.run_until_idle().unwrap();
+    assert_eq!(derived.outcome(), Some(&Ok(5)));
+}

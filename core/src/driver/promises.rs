@@ -69,28 +69,37 @@ pub(super) struct Notice {
     rejection: TrackedRejection,
 }
 
+/// What the thread-local names while a thread drives a loop: the loop's `Shared` (to compare
+/// with), and the `EventLoop`'s own `Arc<Shared>` field and `Local` (to build a [`Cx`]).
+type DrivingPtrs = (*const Shared, *const Arc<Shared>, *const Local);
+
+const NOT_DRIVING: DrivingPtrs = (ptr::null(), ptr::null(), ptr::null());
+
 #[cfg(not(any(loom, feature = "shuttle")))]
 thread_local! {
-    /// The loop this thread is driving, if any: (its `Shared`, its `Local`).
-    static DRIVING: Cell<(*const Shared, *const Local)> =
-        const { Cell::new((ptr::null(), ptr::null())) };
+    /// The loop this thread is driving, if any.
+    static DRIVING: Cell<DrivingPtrs> = const { Cell::new(NOT_DRIVING) };
 }
 
 // The checkers' thread-locals take no `const` initializer.
 #[cfg(any(loom, feature = "shuttle"))]
 thread_local! {
-    static DRIVING: Cell<(*const Shared, *const Local)> = Cell::new((ptr::null(), ptr::null()));
+    static DRIVING: Cell<DrivingPtrs> = Cell::new(NOT_DRIVING);
 }
 
 /// Marks the current thread as driving a loop until dropped (restoring what was there: a loop
 /// may be driven from inside another loop's callback).
 pub(super) struct Driving {
-    previous: (*const Shared, *const Local),
+    previous: DrivingPtrs,
 }
 
 impl Driving {
     pub(super) fn enter(shared: &Arc<Shared>, local: &Local) -> Self {
-        let current = (Arc::as_ptr(shared), ptr::from_ref(local));
+        let current = (
+            Arc::as_ptr(shared),
+            ptr::from_ref(shared),
+            ptr::from_ref(local),
+        );
         Self {
             previous: DRIVING.with(|driving| driving.replace(current)),
         }
@@ -103,15 +112,21 @@ impl Drop for Driving {
     }
 }
 
-/// Runs `f` with the loop-local state of `shared`'s loop if this thread is driving it.
-fn with_driving<R>(shared: &Shared, f: impl FnOnce(Option<&Local>) -> R) -> R {
-    let (driving, local) = DRIVING.with(Cell::get);
+/// Runs `f` with the loop-thread view of `shared`'s loop if this thread is driving it.
+fn with_driving<R>(shared: &Shared, f: impl FnOnce(Option<Cx<'_>>) -> R) -> R {
+    let (driving, arc, local) = DRIVING.with(Cell::get);
     if ptr::eq(driving, shared) {
-        // SAFETY: the pointer was set by `Driving::enter` from a `&Local` that `drive` keeps
-        // borrowed (so alive and unmoved) until the guard restores the previous value; the guard
-        // lives on this thread's stack, and the thread-local is per thread, so the borrow is
-        // live now. `Local` is only used through shared references and `RefCell`s.
-        f(Some(unsafe { &*local }))
+        // Both pointers were set by `Driving::enter` from references into the `EventLoop`
+        // that `drive` keeps borrowed (so alive and unmoved) until the guard restores the
+        // previous value; the guard lives on this thread's stack, and the thread-local is per
+        // thread, so the borrow is live now. Both are only used through shared references
+        // (`Local` through its `RefCell`s and `Cell`s), as `drive` uses them.
+        // SAFETY: the loop's `Arc<Shared>` field, alive and unmoved (above).
+        let shared = unsafe { &*arc };
+        // SAFETY: the loop's `Local`, alive and unmoved (above).
+        let local = unsafe { &*local };
+        let cx = Cx { shared, local };
+        f(Some(cx))
     } else {
         f(None)
     }
@@ -119,15 +134,23 @@ fn with_driving<R>(shared: &Shared, f: impl FnOnce(Option<&Local>) -> R) -> R {
 
 impl Shared {
     /// Schedules `job` (module docs: local queue when driving on this thread, else the ring).
-    fn schedule(&self, job: Job) -> Result<(), Job> {
+    /// `ordered`: on the driving thread, first move every remote microtask published before
+    /// this call to the local queue (`Scheduler::schedule_ordered`).
+    fn schedule(&self, job: Job, ordered: bool) -> Result<(), Job> {
         let mut job = Some(job);
-        let local_result = with_driving(self, |local| {
-            let local = local?;
+        let local_result = with_driving(self, |cx| {
+            let cx = cx?;
             let job = job.take().expect("taken once");
             if self.state.load() == LoopState::Terminated {
                 return Some(Err(job));
             }
-            local.microtasks.borrow_mut().push_back(Microtask::Job(job));
+            if ordered {
+                cx.absorb_remote_microtasks_in_order();
+            }
+            cx.local
+                .microtasks
+                .borrow_mut()
+                .push_back(Microtask::Job(job));
             Some(Ok(()))
         });
         if let Some(result) = local_result {
@@ -145,10 +168,10 @@ impl Shared {
     /// if the loop has terminated: nobody is left to report to.
     fn notify(&self, notice: Notice) {
         let mut notice = Some(notice);
-        let queued = with_driving(self, |local| {
-            let local = local?;
+        let queued = with_driving(self, |cx| {
+            let cx = cx?;
             let notice = notice.take().expect("taken once");
-            local.rejections.borrow_mut().push(notice);
+            cx.local.rejections.borrow_mut().push(notice);
             Some(())
         });
         if queued.is_none() {
@@ -165,7 +188,11 @@ impl Shared {
 /// facade's `Arc` is theirs, and a small wrapper is allocated instead (see [`scheduler_of`]).
 impl Scheduler for Shared {
     fn schedule(&self, job: Job) -> Result<(), Job> {
-        Shared::schedule(self, job)
+        Shared::schedule(self, job, false)
+    }
+
+    fn schedule_ordered(&self, job: Job) -> Result<(), Job> {
+        Shared::schedule(self, job, true)
     }
 
     fn track_rejection(&self, rejection: TrackedRejection) {
@@ -203,7 +230,10 @@ fn scheduler_of(shared: &Arc<Shared>) -> DynArc<dyn Scheduler> {
     struct Checked(Arc<Shared>);
     impl Scheduler for Checked {
         fn schedule(&self, job: Job) -> Result<(), Job> {
-            Shared::schedule(&self.0, job)
+            Shared::schedule(&self.0, job, false)
+        }
+        fn schedule_ordered(&self, job: Job) -> Result<(), Job> {
+            Shared::schedule(&self.0, job, true)
         }
         fn track_rejection(&self, rejection: TrackedRejection) {
             self.0.track_rejection(rejection);
@@ -401,8 +431,8 @@ fn own<T: Value, E: Reason>(
 /// promises nobody settles, would otherwise keep its waiters forever).
 fn own_result<T: Value, E: Reason>(shared: &Shared, result: Promise<T, E>) -> Promise<T, E> {
     if result.is_pending() {
-        with_driving(shared, |local| {
-            register(shared, local, result.registration())
+        with_driving(shared, |cx| {
+            register(shared, cx.map(|cx| cx.local), result.registration());
         });
     }
     result
@@ -445,10 +475,10 @@ impl Handle {
     /// the graceful drain), it is rejected with [`Failure::Terminated`], so nothing waits on it
     /// forever; created after that, it is rejected at once.
     pub fn promise<T: Value, E: Reason>(&self) -> (Promise<T, E>, Resolver<T, E>) {
-        with_driving(&self.shared, |local| {
+        with_driving(&self.shared, |cx| {
             own(
                 &self.shared,
-                local,
+                cx.map(|cx| cx.local),
                 Promise::new(scheduler_of(&self.shared)),
             )
         })

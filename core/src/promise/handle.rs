@@ -126,8 +126,10 @@ impl<T: Value, E: Reason> Inner<T, E> {
         Self::mark_handled(this);
         if let Err(reaction) = this.cell.register(reaction) {
             let job = Self::batch_job(this, Reactions::single(reaction));
-            // A refused job is dropped here: nothing of the cell's protocol is in progress.
-            if let Err(job) = this.scheduler.schedule(job) {
+            // Ordered: the reactions registered before this one were handed to the settler,
+            // which may have scheduled their job from another thread (P3). A refused job is
+            // dropped here, without recursion: nothing of the cell's protocol is in progress.
+            if let Err(job) = this.scheduler.schedule_ordered(job) {
                 discard_refused(job);
             }
         }

@@ -7,6 +7,9 @@
 //!   hands a [`Job`] to its scheduler, which runs it later as a microtask, on the loop. Jobs from
 //!   one thread must run in the order they were scheduled (FIFO), and a job scheduled from a job
 //!   must run after every job already queued (the JS job queue).
+//! - A job for a reaction registered on a settled promise goes through
+//!   [`Scheduler::schedule_ordered`]: it must run after the jobs of the reactions registered
+//!   before it, which the settler scheduled, possibly from another thread.
 //! - A scheduler that cannot run a job any more (its loop terminated) hands it back; the promise
 //!   layer then drops it. Dropping a job drops its reactions unrun, and a dropped reaction drops
 //!   the resolver of its derived promise, which rejects that promise with
@@ -35,6 +38,22 @@ pub trait Scheduler: Send + Sync + 'static {
     /// # Errors
     /// The job back, unrun, if the scheduler will never run it (its loop terminated).
     fn schedule(&self, job: Job) -> Result<(), Job>;
+
+    /// Queues `job` behind every job whose `schedule` (or `schedule_ordered`) call
+    /// happens-before this call, from whichever thread it came, and behind every job already
+    /// queued from this thread. The promise layer uses it for a reaction registered on a
+    /// promise that is already settled: the reactions registered before it were handed to the
+    /// settler, which may have scheduled their job from another thread (proofs/promise.md, P3).
+    ///
+    /// The default calls [`schedule`](Self::schedule), which is right for a scheduler with one
+    /// FIFO queue whose order follows happens-before. A scheduler with a queue per thread of
+    /// origin (the loop: its own queue and the remote ring) must override it.
+    ///
+    /// # Errors
+    /// The job back, unrun, if the scheduler will never run it (its loop terminated).
+    fn schedule_ordered(&self, job: Job) -> Result<(), Job> {
+        self.schedule(job)
+    }
 
     /// A promise was rejected with no reaction registered. The scheduler calls
     /// [`TrackedRejection::try_report`] at the end of the checkpoint in which this notice
