@@ -322,13 +322,14 @@ fn promise_c_reactions_race_settlement_on_a_loop() {
     );
 }
 
-/// A reaction that records the outcome it saw and counts its run and its drop.
-fn watch(
-    p: &Promise<usize, Failure>,
-) -> (
+/// What [`watch`] records: runs and drops, and the outcome seen.
+type Watched = (
     StdArc<RunLedger>,
     StdArc<std::sync::Mutex<Option<Result<usize, Failure>>>>,
-) {
+);
+
+/// A reaction that records the outcome it saw and counts its run and its drop.
+fn watch(p: &Promise<usize, Failure>) -> Watched {
     let ledger = RunLedger::new();
     let seen = StdArc::new(std::sync::Mutex::new(None));
     let (witness, slot) = (Witness::new(&ledger), StdArc::clone(&seen));
