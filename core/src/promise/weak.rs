@@ -162,6 +162,7 @@ impl<T: Value, E: Reason> Resolver<T, E> {
 impl<T: Value, E: Reason> Promise<T, E> {
     /// A [`WeakPromise`] of a promise whose resolver is internal (a combinator's result), for
     /// the loop that owns it. Crate-private: rejecting is the resolver's right.
+    #[cfg(feature = "std")]
     pub(crate) fn registration(&self) -> WeakPromise {
         WeakPromise::of(&self.inner)
     }
