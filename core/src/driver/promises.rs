@@ -103,13 +103,10 @@ fn with_driving<R>(shared: &Shared, f: impl FnOnce(Option<Cx<'_>>) -> R) -> R {
         // restores the previous value; the guard lives on this thread's stack, and the
         // thread-local is per thread, so the borrow is live now. Both are only used through
         // shared references (`Local` through its `RefCell`s and `Cell`s), as `drive` uses them.
-        let cx = unsafe {
-            Cx {
-                shared: &*arc,
-                local: &*local,
-            }
-        };
-        f(Some(cx))
+        let shared = unsafe { &*arc };
+        // SAFETY: as above.
+        let local = unsafe { &*local };
+        f(Some(Cx { shared, local }))
     } else {
         f(None)
     }
