@@ -103,15 +103,17 @@ impl Drop for Driving {
 fn with_driving<R>(shared: &Shared, f: impl FnOnce(Option<Cx<'_>>) -> R) -> R {
     let (driving, arc, local) = DRIVING.with(Cell::get);
     if ptr::eq(driving, shared) {
-        // SAFETY: both pointers were set by `Driving::enter` from references into the
-        // `EventLoop` that `drive` keeps borrowed (so alive and unmoved) until the guard
-        // restores the previous value; the guard lives on this thread's stack, and the
-        // thread-local is per thread, so the borrow is live now. Both are only used through
-        // shared references (`Local` through its `RefCell`s and `Cell`s), as `drive` uses them.
+        // Both pointers were set by `Driving::enter` from references into the `EventLoop`
+        // that `drive` keeps borrowed (so alive and unmoved) until the guard restores the
+        // previous value; the guard lives on this thread's stack, and the thread-local is per
+        // thread, so the borrow is live now. Both are only used through shared references
+        // (`Local` through its `RefCell`s and `Cell`s), as `drive` uses them.
+        // SAFETY: the loop's `Arc<Shared>` field, alive and unmoved (above).
         let shared = unsafe { &*arc };
-        // SAFETY: as above.
+        // SAFETY: the loop's `Local`, alive and unmoved (above).
         let local = unsafe { &*local };
-        f(Some(Cx { shared, local }))
+        let cx = Cx { shared, local };
+        f(Some(cx))
     } else {
         f(None)
     }
