@@ -83,9 +83,11 @@ fn cell_b_schedule_happens_before_hand_back() {
                 thread::spawn(move || {
                     for (id, reaction) in [tagged(0), tagged(1)] {
                         if let Err(reaction) = cell.register(reaction) {
-                            assert_eq!(cell.outcome(), Some(&5));
+                            // Only `register`'s own synchronization orders this push after the
+                            // settler's (checking the outcome first would add an Acquire).
                             log.push(id);
                             drop(reaction);
+                            assert_eq!(cell.outcome(), Some(&5));
                         }
                     }
                 })
@@ -108,7 +110,11 @@ fn cell_b_schedule_happens_before_hand_back() {
             };
             registrar.join().unwrap();
             settler.join().unwrap();
-            assert_eq!(log.read(), [0, 1], "each reaction once, in registration order");
+            assert_eq!(
+                log.read(),
+                [0, 1],
+                "each reaction once, in registration order"
+            );
         },
     );
 }
