@@ -4,7 +4,7 @@
 #
 #   make verify    loom + shuttle models + proof checks and SPIN models, ending in the claims table
 #   make test      unit, integration, proptest and corpus tests; model bodies on real threads
-#   make loom | shuttle | miri | tsan | fuzz | defects | bench | proofs | spin | lint | nostd | ci
+#   make loom | shuttle | miri | orderings | tsan | fuzz | defects | bench | proofs | spin | lint | nostd | ci
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +20,7 @@ MODEL_LOG := target/verify/models.log
 export SHUTTLE_SILENCE_WARNINGS := 1
 export CARGO_TERM_COLOR := never
 
-.PHONY: help test loom shuttle miri tsan fuzz bench proofs spin verify defects lint nostd ci clean-verify
+.PHONY: help test loom shuttle miri orderings tsan fuzz bench proofs spin verify defects lint nostd ci clean-verify
 
 help:
 	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -52,6 +52,11 @@ miri:
 	$(CARGO) +nightly miri test -p eventloop-core
 	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-core --lib ring::
 	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-models
+
+## orderings: weaken each atomic ordering of core/src in turn and run its component's loom models
+## (long: about an hour on 2 cores; FILTER=path narrows it). Table: target/verify/orderings.md.
+orderings:
+	python3 scripts/orderings.py $(if $(FILTER),--filter $(FILTER))
 
 ## tsan: ThreadSanitizer over the threaded tests (nightly, std rebuilt); fails on any report.
 tsan:

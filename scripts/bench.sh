@@ -19,7 +19,13 @@
 #      (bench/src/bin/ring_single_thread.rs), (total(N) - total(0)) / N per queue; and for each
 #      executor's submit and run paths on one thread (bench/src/bin/executor_single_thread.rs),
 #      inclusive instructions per task of each phase; and for each timer row and size
-#      (bench/src/bin/timer_ops.rs), inclusive instructions of the timed batch ÷ operations.
+#      (bench/src/bin/timer_ops.rs), inclusive instructions of the timed batch ÷ operations;
+#   4. the promise rows (bench/benches/promise.rs criterion groups, and `promise report`):
+#      eventloop-core promises on their loop against tokio's and futures' oneshot channels —
+#      create + then + resolve + reaction run on one thread, settled from another thread, a
+#      chain of 100, `all` of 100 — median ns per promise with ratios fastest-peer/ours and
+#      allocations per promise; callgrind instructions per op of the one-thread rows
+#      ((total(N) − total(0)) / N of `promise ops IMPL ROW N`).
 #
 # The combined summary goes to bench/RESULTS.md and to stdout. bench/ is its own workspace
 # (target dir bench/target), so this never takes the root workspace's build lock.
@@ -29,8 +35,11 @@
 # (push+pop pairs and executor tasks, default 100000), BENCH_SKIP_CRITERION=1 (tables and
 # callgrind only); for the timers: BENCH_TIMER_REPS (repetitions per row and size, default 9),
 # BENCH_TIMER_OPS (timed operations per window, default 20000; cancel windows are at least n),
-# CALLGRIND_TIMER_OPS (the same under callgrind, default 20000). The timer part takes about
-# 2.5 minutes of the default run (most of it criterion, about 100 s); the whole run about 5.
+# CALLGRIND_TIMER_OPS (the same under callgrind, default 20000); for the promises:
+# BENCH_PROMISE_REPS (repetitions per row, default 11), BENCH_PROMISE_OPS (promises per
+# repetition, default 100000; the remote row uses a tenth), CALLGRIND_PROMISE_N (default 20000).
+# The timer part takes about 2.5 minutes of the default run (most of it criterion, about 100 s);
+# the promise part about 30 s; the whole run about 5.5.
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -44,6 +53,9 @@ callgrind_n=${CALLGRIND_N:-100000}
 timer_reps=${BENCH_TIMER_REPS:-9}
 timer_ops=${BENCH_TIMER_OPS:-20000}
 callgrind_timer_ops=${CALLGRIND_TIMER_OPS:-20000}
+promise_reps=${BENCH_PROMISE_REPS:-11}
+promise_ops=${BENCH_PROMISE_OPS:-100000}
+callgrind_promise_n=${CALLGRIND_PROMISE_N:-20000}
 export CARGO_TERM_COLOR=never
 
 cd "$bench_dir"
@@ -65,6 +77,7 @@ cargo build --release --bins
 if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
     cargo bench --bench ring --no-run
     cargo bench --bench timer --no-run
+    cargo bench --bench promise --no-run
 fi
 
 criterion_ran=0
@@ -74,6 +87,8 @@ if [ "${BENCH_SKIP_CRITERION:-0}" != 1 ]; then
         | tee "$logs/criterion.log"
     cargo bench --bench timer -- --warm-up-time "$warm_up" --measurement-time "$measure" \
         | tee "$logs/criterion-timer.log"
+    cargo bench --bench promise -- --warm-up-time "$warm_up" --measurement-time "$measure" \
+        | tee "$logs/criterion-promise.log"
     criterion_ran=1
 fi
 
@@ -81,6 +96,8 @@ echo "=== bench: comparison tables, ring and event loop ($reps repetitions per r
 ./target/release/report ring remote --reps "$reps" | tee "$logs/report.md"
 echo "=== bench: timer tables ($timer_reps repetitions per row, $timer_ops operations per window)"
 ./target/release/report timers --reps "$timer_reps" --ops "$timer_ops" | tee "$logs/timers.md"
+echo "=== bench: promise table ($promise_reps repetitions per row, $promise_ops promises)"
+./target/release/promise report --reps "$promise_reps" --ops "$promise_ops" | tee "$logs/promise.md"
 if [ "$criterion_ran" = 1 ]; then
     ./target/release/report criterion target/criterion > "$logs/criterion.md"
     ./target/release/report criterion-timers target/criterion > "$logs/criterion-timers.md"
@@ -270,10 +287,41 @@ else
 fi
 cat "$timers_callgrind_md"
 
+echo "=== bench: callgrind, promise rows (N = $callgrind_promise_n)"
+promise_callgrind_md=$logs/callgrind-promise.md
+if command -v valgrind > /dev/null 2>&1; then
+    promise_ir() { # IMPL ROW N -> total instructions of one run of `promise ops`
+        local out=$callgrind_dir/callgrind.out.promise.$1.$2.$3
+        valgrind --tool=callgrind --callgrind-out-file="$out" \
+            ./target/release/promise ops "$1" "$2" "$3" > /dev/null 2> "$out.log"
+        awk '/^(summary|totals):/ { print $2; exit }' "$out"
+    }
+    {
+        echo "Instructions per op = (total(N = $callgrind_promise_n) − total(N = 0)) / N of"
+        echo "\`promise ops IMPL ROW N\` (bench/src/bin/promise.rs), so start-up, the loop's creation"
+        echo "and a warm-up batch cancel out. One thread only (the remote row's spinning would count"
+        echo "as work). Deterministic, but blind to cache misses and contention."
+        echo
+        echo "| row | impl | Ir/op |"
+        echo "|---|---|---:|"
+        for spec in "local ours" "local tokio" "local futures" "chain ours" "all ours"; do
+            read -r row impl <<< "$spec"
+            total_n=$(promise_ir "$impl" "$row" "$callgrind_promise_n")
+            total_0=$(promise_ir "$impl" "$row" 0)
+            awk -v r="$row" -v i="$impl" -v a="$total_n" -v b="$total_0" -v n="$callgrind_promise_n" \
+                'BEGIN { printf "| %s | %s | %.1f |\n", r, i, (a - b) / n }'
+        done
+    } > "$promise_callgrind_md"
+else
+    echo "valgrind not found: callgrind instruction counts skipped (apt-get install valgrind)." \
+        > "$promise_callgrind_md"
+fi
+cat "$promise_callgrind_md"
+
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2> /dev/null || true)
 load_at_end=$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown)
 {
-    echo "# Benchmark results: microtask ring vs peer queues, event loop vs peer executors, timer pool vs peers"
+    echo "# Benchmark results: microtask ring vs peer queues, event loop vs peer executors, timer pool vs peers, promises vs oneshot channels"
     echo
     echo "Generated by \`scripts/bench.sh\` (\`make bench\`); regenerate rather than edit."
     echo
@@ -281,7 +329,7 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown)
     echo "- rustc: $(rustc --version)"
     echo "- core measured: $core_rev"
     echo "- nproc: $(nproc)${cpu:+ ($cpu)}"
-    echo "- peers: $(awk '/^name = "(crossbeam-queue|crossbeam-channel|concurrent-queue|criterion|tokio|tokio-util|hashbrown)"/ { n = $3; getline; printf "%s %s, ", n, $3 }' Cargo.lock | tr -d '"' | sed 's/, $//'), std::sync::mpsc"
+    echo "- peers: $(awk '/^name = "(crossbeam-queue|crossbeam-channel|concurrent-queue|criterion|tokio|tokio-util|hashbrown|futures-channel)"/ { n = $3; getline; printf "%s %s, ", n, $3 }' Cargo.lock | tr -d '"' | sed 's/, $//'), std::sync::mpsc"
     echo "- ring rows: the item is a \`Box<dyn FnOnce() + Send>\` capturing one word, allocated in the measured loop, run on pop"
     echo "- executor rows: one submitting thread and one executor thread; the task is a closure capturing one word"
     echo "- timer rows: one thread; the callback is a \`Box<dyn FnMut()>\` capturing one word, boxed and dropped outside the timed batches"
@@ -333,6 +381,16 @@ load_at_end=$(cut -d' ' -f1-3 /proc/loadavg 2> /dev/null || echo unknown)
     echo
     cat "$timers_callgrind_md"
     echo
+    cat "$logs/promise.md"
+    echo
+    echo "## Promises: instruction counts (callgrind)"
+    echo
+    cat "$promise_callgrind_md"
+    echo
+    if [ "$criterion_ran" = 1 ]; then
+        echo "Criterion output of the promise groups: bench/target/bench-logs/criterion-promise.log."
+        echo
+    fi
     echo "Total run time of scripts/bench.sh: $((SECONDS - start)) s."
 } > "$results"
 

@@ -54,7 +54,11 @@ MODELS = {
     "core/src/driver/mod.rs": [("driver", "driver_"), ("timers", "timers_")],
     "core/src/driver/timers.rs": [("timers", "timers_")],
     "core/src/driver/promises.rs": [("promise", "promise_")],
-    "core/src/promise/cell.rs": [("promise", "promise_")],
+    "core/src/promise/cell.rs": [
+        ("settle_cell", "cell_"),
+        ("promise", "promise_a"),
+        ("promise", "promise_b"),
+    ],
     "core/src/promise/handle.rs": [("promise", "promise_")],
 }
 CALL = re.compile(

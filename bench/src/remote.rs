@@ -354,6 +354,8 @@ pub fn stats_delta(after: LoopStats, before: LoopStats) -> LoopStats {
         timers_fired: after.timers_fired - before.timers_fired,
         timers_cancelled: after.timers_cancelled - before.timers_cancelled,
         timers_dropped: after.timers_dropped - before.timers_dropped,
+        rejections_unhandled: after.rejections_unhandled - before.rejections_unhandled,
+        rejections_handled_later: after.rejections_handled_later - before.rejections_handled_later,
     }
 }
 

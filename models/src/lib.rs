@@ -196,6 +196,36 @@ pub mod sync {
     pub use std::sync::Mutex;
 }
 
+/// Plain data the checker tracks: loom's `UnsafeCell` (every access is checked against the
+/// happens-before order, so a missing synchronization is a reported race), or, under shuttle and
+/// on real threads, a plain cell with the same closure API (no race detection there: shuttle
+/// is sequentially consistent).
+pub mod cell {
+    #[cfg(loom)]
+    pub use loom::cell::UnsafeCell;
+
+    /// `core::cell::UnsafeCell` with loom's closure API.
+    #[cfg(not(loom))]
+    #[derive(Debug, Default)]
+    pub struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+    #[cfg(not(loom))]
+    impl<T> UnsafeCell<T> {
+        /// A cell holding `value`.
+        pub const fn new(value: T) -> Self {
+            Self(core::cell::UnsafeCell::new(value))
+        }
+        /// Runs `f` with a shared pointer to the contents.
+        pub fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+        /// Runs `f` with an exclusive pointer to the contents.
+        pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
 /// The threads of the selected backend.
 pub mod thread {
     #[cfg(loom)]

@@ -322,14 +322,11 @@ fn promise_c_reactions_race_settlement_on_a_loop() {
     );
 }
 
-/// What [`watch`] records: runs and drops, and the outcome seen.
-type Watched = (
-    StdArc<RunLedger>,
-    StdArc<std::sync::Mutex<Option<Result<usize, Failure>>>>,
-);
+/// The outcome a watching reaction saw (`None` until it ran).
+type SeenOutcome = StdArc<std::sync::Mutex<Option<Result<usize, Failure>>>>;
 
 /// A reaction that records the outcome it saw and counts its run and its drop.
-fn watch(p: &Promise<usize, Failure>) -> Watched {
+fn watch(p: &Promise<usize, Failure>) -> (StdArc<RunLedger>, SeenOutcome) {
     let ledger = RunLedger::new();
     let seen = StdArc::new(std::sync::Mutex::new(None));
     let (witness, slot) = (Witness::new(&ledger), StdArc::clone(&seen));

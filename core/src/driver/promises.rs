@@ -19,6 +19,11 @@
 //!   the ring, so such a microtask runs before a promise job scheduled before it. A terminated
 //!   loop refuses jobs: the promise layer drops them, and their reactions' derived promises
 //!   reject as abandoned.
+//! - **Ordered jobs** (`Scheduler::schedule_ordered`: a reaction registered on a settled
+//!   promise). On the driving thread, every remote microtask published before the call is first
+//!   moved to the local queue (waiting out a producer's claimed, unpublished head slot), so the
+//!   job runs after the jobs of the reactions registered before it even when the settler sent
+//!   them through the ring (proofs/promise.md, P3).
 //! - **Unhandled rejections.** A notice (tracked rejection, or "handled later") is queued on
 //!   the loop-local list, directly on the driving thread or as a remote microtask from others.
 //!   At the end of every checkpoint the loop takes the list: a tracked rejection whose

@@ -17,10 +17,11 @@
 //!
 //! - **settle(o, schedule)** (S1) CAS the tag `PENDING → CLAIMED` (at most one settler ever
 //!   wins; the others get `o` back); (S2) write `o`; (S3) `swap(PUBLISHED, AcqRel)` takes the
-//!   list; (S4) `schedule` it in registration order; (S5) CAS `PUBLISHED → SETTLED` (AcqRel):
+//!   list; (S4) `schedule` it in registration order; (S5) CAS `PUBLISHED → SETTLED` (Release):
 //!   if nodes were pushed meanwhile the CAS fails, and the settler takes them with another swap
-//!   and goes back to S4. S3's Release publishes S2; Acquire on S3 and S5's swaps makes the
-//!   registrars' nodes visible.
+//!   (Acquire) and goes back to S4. S3's Release publishes S2 (the later swaps continue its
+//!   release sequence); Acquire on S3 and on the retry swaps makes the registrars' nodes visible;
+//!   S5's Release orders `schedule`'s effects before a registrar that reads SETTLED.
 //! - **register(r)** (R1) link the node in front of the head; (R2) CAS it in (Release,
 //!   publishes the node), keeping the tag, retried on contention; if the state is `SETTLED`
 //!   (read with Acquire, so the outcome and everything the settler did before S5 are visible),
@@ -359,17 +360,21 @@ impl<O> SettleCell<O> {
                     head: reverse(head),
                 });
             }
-            // S5: finish, unless more nodes were pushed meanwhile. AcqRel on success: Release
-            // orders everything `schedule` did before the Acquire load of a registrar that
-            // reads SETTLED. Acquire on failure: the nodes are taken by the swap below anyway.
-            // AcqRel / Acquire: see the S5 comment just above.
+            // S5: finish, unless more nodes were pushed meanwhile. Release on success: orders
+            // everything `schedule` did before the Acquire load of a registrar that reads
+            // SETTLED (model `cell_b`). No Acquire: a successful CAS read this settler's own
+            // PUBLISHED (any registrar's push changes the word and fails it). Relaxed on
+            // failure: the swap below takes the new nodes with Acquire.
             match self
                 .state
-                .compare_exchange(PUBLISHED, SETTLED, AcqRel, Acquire)
+                .compare_exchange(PUBLISHED, SETTLED, Release, Relaxed)
             {
                 Ok(_) => return Ok(()),
-                // More reactions: take them (AcqRel, as S3) and go round again.
-                Err(_) => list = self.state.swap(PUBLISHED, AcqRel),
+                // More reactions: take them. Acquire synchronizes with their registrars' R2
+                // (the nodes are initialized). No Release: this swap continues the release
+                // sequence headed by S3 (every write to `state` after S3 is an RMW), so a reader
+                // that reads its PUBLISHED still synchronizes with S3 and sees the outcome.
+                Err(_) => list = self.state.swap(PUBLISHED, Acquire),
             }
         }
     }

@@ -282,6 +282,8 @@ impl PingRow {
                 timers_fired: a.timers_fired + b.timers_fired,
                 timers_cancelled: a.timers_cancelled + b.timers_cancelled,
                 timers_dropped: a.timers_dropped + b.timers_dropped,
+                rejections_unhandled: a.rejections_unhandled + b.rejections_unhandled,
+                rejections_handled_later: a.rejections_handled_later + b.rejections_handled_later,
             }),
             (Some(a), None) => Some(a),
         };
