@@ -504,7 +504,14 @@ impl EventLoop {
             }
             let deadline = self.local.timers.borrow().next_deadline();
             if deadline.is_some_and(|deadline| deadline <= self.shared.clock.now()) {
-                continue; // a timer is due: the next tick's pass fires it
+                // A timer is due: the next tick's pass fires it. Unless termination has begun
+                // (the remote ring is closed: the pass no longer takes timers, finding 19) and
+                // its state CAS is a few instructions away on another thread: give way to it
+                // rather than spin (under loom, a spin without a yield never lets it run).
+                if self.local.remote_microtasks.borrow().is_closed() {
+                    hint::yield_now();
+                }
+                continue;
             }
             match idle {
                 Idle::Park => self.sleep(deadline),
