@@ -72,6 +72,11 @@ for patch in proofs/defects/*.patch; do
         continue
     fi
     mapfile -t checks < <(sed -n 's/^Caught-by: *//p' "$patch")
+    # CI's time budget: DEFECTS_FIRST_CHECK_ONLY=1 runs only the first named check of each
+    # defect (every defect is still shown caught; `make defects` runs every check).
+    if [ "${DEFECTS_FIRST_CHECK_ONLY:-0}" = 1 ] && [ ${#checks[@]} -gt 1 ]; then
+        checks=("${checks[0]}")
+    fi
     if [ ${#checks[@]} -eq 0 ]; then
         rows+=("| $name | (no Caught-by line) | NO | - |")
         missed=$((missed + 1))
