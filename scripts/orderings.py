@@ -60,6 +60,7 @@ MODELS = {
         ("promise", "promise_b"),
     ],
     "core/src/promise/handle.rs": [("promise", "promise_")],
+    "core/src/registry.rs": [("registry", "registry_")],
 }
 CALL = re.compile(
     r"\.(load|store|swap|fetch_[a-z_]+|compare_exchange(?:_weak)?|fetch_update)\s*\(|\bfence\s*\("
