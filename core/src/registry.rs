@@ -314,6 +314,8 @@ impl Inbox {
             return Vec::new();
         }
         let mut slot = self.slot.lock();
+        // Relaxed: cleared under the lock, before the entries are taken; a `register` that
+        // pushes after this (under the same lock) sets it again. Pairs with nothing: a hint.
         self.waiting.store(false, Relaxed);
         mem::take(&mut slot.entries)
     }
@@ -322,6 +324,7 @@ impl Inbox {
     pub fn close(&self) -> Vec<WeakPromise> {
         let mut slot = self.slot.lock();
         slot.closed = true;
+        // Relaxed: a hint (see `register`); once closed, nothing is pushed any more.
         self.waiting.store(false, Relaxed);
         mem::take(&mut slot.entries)
     }

@@ -367,7 +367,7 @@ impl<O> SettleCell<O> {
             // failure: the swap below takes the new nodes with Acquire.
             match self
                 .state
-                .compare_exchange(PUBLISHED, SETTLED, Release, Relaxed)
+                .compare_exchange(PUBLISHED, SETTLED, Release, Relaxed) // pairs with R's Acquire
             {
                 Ok(_) => return Ok(()),
                 // More reactions: take them. Acquire synchronizes with their registrars' R2

@@ -206,7 +206,7 @@ impl<T: Value, E: Reason> RejectionEntry for Tracked<T, E> {
         // or the rejection was reported already.
         self.0
             .tracking
-            .compare_exchange(0, REPORTED, AcqRel, Relaxed)
+            .compare_exchange(0, REPORTED, AcqRel, Relaxed) // pairs with `mark_handled`'s fetch_or
             .is_ok()
     }
 }
