@@ -107,6 +107,9 @@ lint:
 	$(CARGO) clippy -p eventloop-core -p eventloop-models --all-targets --features eventloop-models/shuttle -- -D warnings
 	scripts/check_facade.sh
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p eventloop-core --no-deps
+	# The bench crate is outside the workspace (its peers break under --cfg loom): check it here,
+	# or a change to a public type (a new LoopStats counter) breaks `make bench` unnoticed.
+	$(CARGO) clippy --manifest-path bench/Cargo.toml --all-targets -- -D warnings
 	RUSTFLAGS="--cfg loom" $(CARGO) clippy --profile models -p eventloop-core -p eventloop-models --all-targets -- -D warnings
 	$(CARGO) build -p eventloop-core --no-default-features --features alloc
 	$(CARGO) build -p eventloop-core --no-default-features

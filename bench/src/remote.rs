@@ -343,20 +343,7 @@ pub fn submit_round(peer: Peer, n: usize) -> SubmitSample {
 
 /// `after - before`, field by field.
 pub fn stats_delta(after: LoopStats, before: LoopStats) -> LoopStats {
-    LoopStats {
-        tasks_run: after.tasks_run - before.tasks_run,
-        microtasks_run: after.microtasks_run - before.microtasks_run,
-        panics: after.panics - before.panics,
-        discarded: after.discarded - before.discarded,
-        sleeps: after.sleeps - before.sleeps,
-        parks: after.parks - before.parks,
-        unparks: after.unparks - before.unparks,
-        timers_fired: after.timers_fired - before.timers_fired,
-        timers_cancelled: after.timers_cancelled - before.timers_cancelled,
-        timers_dropped: after.timers_dropped - before.timers_dropped,
-        rejections_unhandled: after.rejections_unhandled - before.rejections_unhandled,
-        rejections_handled_later: after.rejections_handled_later - before.rejections_handled_later,
-    }
+    after - before
 }
 
 /// One ping-pong round's result.

@@ -115,6 +115,47 @@ pub struct LoopStats {
     pub promises_terminated: usize,
 }
 
+impl LoopStats {
+    /// Combines two snapshots field by field (the one list of the counters: a new counter is
+    /// added here and every combination follows).
+    fn zip_with(self, other: Self, op: impl Fn(usize, usize) -> usize) -> Self {
+        Self {
+            tasks_run: op(self.tasks_run, other.tasks_run),
+            microtasks_run: op(self.microtasks_run, other.microtasks_run),
+            panics: op(self.panics, other.panics),
+            discarded: op(self.discarded, other.discarded),
+            sleeps: op(self.sleeps, other.sleeps),
+            parks: op(self.parks, other.parks),
+            unparks: op(self.unparks, other.unparks),
+            timers_fired: op(self.timers_fired, other.timers_fired),
+            timers_cancelled: op(self.timers_cancelled, other.timers_cancelled),
+            timers_dropped: op(self.timers_dropped, other.timers_dropped),
+            rejections_unhandled: op(self.rejections_unhandled, other.rejections_unhandled),
+            rejections_handled_later: op(
+                self.rejections_handled_later,
+                other.rejections_handled_later,
+            ),
+            promises_terminated: op(self.promises_terminated, other.promises_terminated),
+        }
+    }
+}
+
+/// Field-by-field sum (saturating), e.g. to total the stats of several runs.
+impl core::ops::Add for LoopStats {
+    type Output = Self;
+    fn add(self, other: Self) -> Self {
+        self.zip_with(other, usize::saturating_add)
+    }
+}
+
+/// Field-by-field difference (saturating): what happened between two snapshots, `later - earlier`.
+impl core::ops::Sub for LoopStats {
+    type Output = Self;
+    fn sub(self, earlier: Self) -> Self {
+        self.zip_with(earlier, usize::saturating_sub)
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Counters {
     pub(super) tasks_run: AtomicUsize,

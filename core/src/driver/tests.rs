@@ -356,3 +356,20 @@ fn each_idle_period_of_run_until_idle_can_be_woken() {
     el.run_until_idle().unwrap();
     assert_eq!(el.stats().tasks_run, 3);
 }
+
+#[test]
+fn loop_stats_add_and_subtract_every_counter() {
+    let mut el = EventLoop::new();
+    let before = el.stats();
+    el.submit(|cx| cx.queue_microtask(|_| ()).unwrap()).unwrap();
+    el.run_until_idle().unwrap();
+    let after = el.stats();
+    let delta = after - before;
+    assert_eq!((delta.tasks_run, delta.microtasks_run), (1, 1));
+    assert_eq!(before + delta, after);
+    assert_eq!(
+        before - after,
+        LoopStats::default(),
+        "saturating, never negative"
+    );
+}

@@ -271,20 +271,7 @@ impl PingRow {
         };
         self.stats = match (self.stats, sample.stats) {
             (None, s) => s,
-            (Some(a), Some(b)) => Some(LoopStats {
-                tasks_run: a.tasks_run + b.tasks_run,
-                microtasks_run: a.microtasks_run + b.microtasks_run,
-                panics: a.panics + b.panics,
-                discarded: a.discarded + b.discarded,
-                sleeps: a.sleeps + b.sleeps,
-                parks: a.parks + b.parks,
-                unparks: a.unparks + b.unparks,
-                timers_fired: a.timers_fired + b.timers_fired,
-                timers_cancelled: a.timers_cancelled + b.timers_cancelled,
-                timers_dropped: a.timers_dropped + b.timers_dropped,
-                rejections_unhandled: a.rejections_unhandled + b.rejections_unhandled,
-                rejections_handled_later: a.rejections_handled_later + b.rejections_handled_later,
-            }),
+            (Some(a), Some(b)) => Some(a + b),
             (Some(a), None) => Some(a),
         };
     }
