@@ -8,7 +8,7 @@
 //! `promise_all_100` (per input), ours only. One iteration is one op; each sample runs a batch
 //! of ops and the time is divided back.
 
-use std::time::Duration;
+mod common;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use eventloop_bench::promises::{Bench, CountingCalls, Impl, Row};
@@ -49,15 +49,9 @@ fn promise_rows(c: &mut Criterion) {
     }
 }
 
-fn quick() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-}
-
 criterion_group! {
     name = benches;
-    config = quick();
+    config = common::quick();
     targets = promise_rows
 }
 criterion_main!(benches);

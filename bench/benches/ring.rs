@@ -18,7 +18,7 @@
 //! regressions per benchmark; `report` prints one comparison table with ratios.
 //! Quick settings (1 s warm-up, 2 s measurement) are set here; command-line flags override.
 
-use std::time::Duration;
+mod common;
 
 use criterion::measurement::WallTime;
 use criterion::{
@@ -109,15 +109,9 @@ fn burst_row(c: &mut Criterion) {
     group.finish();
 }
 
-fn quick() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-}
-
 criterion_group! {
     name = benches;
-    config = quick();
+    config = common::quick();
     targets = single_thread_row, producer_rows, burst_row
 }
 criterion_main!(benches);

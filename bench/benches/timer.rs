@@ -13,7 +13,7 @@
 //! deferred compaction in every sample. Sampling is flat with 10 samples: each sample is a long
 //! run of operations over a pool that changes, not a repeatable micro-operation.
 
-use std::time::Duration;
+mod common;
 
 use criterion::measurement::WallTime;
 use criterion::{
@@ -66,15 +66,9 @@ fn timer_rows(c: &mut Criterion) {
     }
 }
 
-fn quick() -> Criterion {
-    Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(2))
-}
-
 criterion_group! {
     name = benches;
-    config = quick();
+    config = common::quick();
     targets = timer_rows
 }
 criterion_main!(benches);
