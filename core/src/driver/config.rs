@@ -109,11 +109,7 @@ pub struct PanicReport {
 impl PanicReport {
     /// The panic message, when the payload is a string.
     pub fn message(&self) -> Option<&str> {
-        self.payload.downcast_ref::<&str>().copied().or_else(|| {
-            self.payload
-                .downcast_ref::<alloc::string::String>()
-                .map(|s| s.as_str())
-        })
+        crate::promise::panic_message(&*self.payload)
     }
 }
 

@@ -64,6 +64,8 @@ mod weak;
 pub use cell::{Reaction, Reactions, SettleCell};
 pub use combinators::{AggregateError, all, all_settled, any, race};
 pub use handle::{Promise, Reason, Resolver, Value};
+#[cfg(feature = "std")]
+pub(crate) use outcome::panic_message;
 pub use outcome::{Failure, IntoPromise, Resolution};
 pub use scheduler::{Job, Scheduler, TrackedRejection};
 #[cfg(feature = "std")]

@@ -26,12 +26,17 @@ impl Failure {
     /// The failure for a caught panic payload (`Box<dyn Any + Send>`).
     #[cfg(feature = "std")]
     pub fn from_panic(payload: &(dyn core::any::Any + Send)) -> Self {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| String::from(*s))
-            .or_else(|| payload.downcast_ref::<String>().cloned());
-        Self::Panicked(message)
+        Self::Panicked(panic_message(payload).map(String::from))
     }
+}
+
+#[cfg(feature = "std")]
+/// The message of a panic payload, when it is a string (`panic!` with a literal or a format).
+pub(crate) fn panic_message(payload: &(dyn core::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
 }
 
 impl fmt::Debug for Failure {
