@@ -4,7 +4,7 @@
 #
 #   make verify    loom + shuttle models + proof checks and SPIN models, ending in the claims table
 #   make test      unit, integration, proptest and corpus tests; model bodies on real threads
-#   make loom | shuttle | miri | orderings | tsan | fuzz | defects | bench | proofs | spin | lint | nostd | ci
+#   make loom | shuttle | miri | orderings | tsan | coverage | mutants | fuzz | defects | bench | proofs | spin | lint | nostd | ci
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -14,13 +14,15 @@ CARGO ?= cargo
 # Preemption bound override for every loom model (default: each model's own bound).
 LOOM_MAX_PREEMPTIONS ?=
 FUZZ_SECONDS ?= 30
+VERIFY_FUZZ_SECONDS ?= 20
 MIRI_SEEDS ?= 0..8
+MIRI_CORE_SEEDS ?= 0..4
 MODEL_LOG := target/verify/models.log
 
 export SHUTTLE_SILENCE_WARNINGS := 1
 export CARGO_TERM_COLOR := never
 
-.PHONY: help test loom shuttle miri orderings tsan fuzz bench proofs spin verify defects lint nostd ci clean-verify
+.PHONY: help test verify-deep loom shuttle miri orderings tsan coverage mutants fuzz bench proofs spin verify defects lint nostd ci clean-verify
 
 help:
 	@sed -n '1,12p' Makefile | sed 's/^# \{0,1\}//'
@@ -45,22 +47,34 @@ shuttle:
 	EVENTLOOP_MODEL_LOG=$(CURDIR)/$(MODEL_LOG) \
 	  $(CARGO) test --profile models -p eventloop-models --features shuttle -- --nocapture --test-threads 1
 
-## miri: core's tests and the threaded model bodies under Miri, over several seeds.
+## miri: all of core's tests over MIRI_CORE_SEEDS, the ring's over MIRI_SEEDS, and the threaded
+## model bodies over MIRI_SEEDS (each seed is a different thread schedule and weak-memory choice;
+## Miri runs the seeds in parallel and fails if any seed fails).
 miri:
 	@rustup component list --toolchain nightly --installed | grep -q '^miri' || rustup component add miri rust-src --toolchain nightly
 	$(CARGO) +nightly miri setup
-	$(CARGO) +nightly miri test -p eventloop-core
+	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_CORE_SEEDS)" $(CARGO) +nightly miri test -p eventloop-core
 	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-core --lib ring::
 	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-models
 
 ## orderings: weaken each atomic ordering of core/src in turn and run its component's loom models
-## (long: about an hour on 2 cores; FILTER=path narrows it). Table: target/verify/orderings.md.
+## (long: about an hour on 2 cores; FILTER=regex over FILE:LINE narrows it). Table: target/verify/orderings.md.
 orderings:
 	python3 scripts/orderings.py $(if $(FILTER),--filter $(FILTER))
 
 ## tsan: ThreadSanitizer over the threaded tests (nightly, std rebuilt); fails on any report.
 tsan:
 	scripts/tsan.sh
+
+## coverage: cargo-llvm-cov over the test suite and the shuttle models; writes proofs/COVERAGE.md.
+coverage:
+	scripts/coverage.sh
+
+## mutants: cargo-mutants over core's code with core's tests, then the survivors again with the
+## whole workspace's tests (long: hours on 2 cores; FILES="core/src/ring.rs ..." narrows it).
+## Results: target/mutants/; the explanations of survivors are in proofs/mutants.md.
+mutants:
+	scripts/mutants.sh $(FILES)
 
 ## fuzz: a short run of every fuzz target (nightly with ASan, or stable with -s none).
 fuzz:
@@ -87,16 +101,23 @@ defects:
 	scripts/defects.sh
 
 clean-verify:
-	@rm -f $(MODEL_LOG) target/verify/spin.log
+	@rm -f $(MODEL_LOG) target/verify/spin.log target/verify/fuzz.log
 
-## verify: loom + shuttle + proofs (SPIN included), then the claims table (also written to proofs/REPORT.md).
+## verify: loom + shuttle + proofs (SPIN included) + a short fuzz run of every target
+## (VERIFY_FUZZ_SECONDS each), then the claims table (also written to proofs/REPORT.md).
 verify: clean-verify
 	@status=0; \
 	$(MAKE) --no-print-directory loom || status=1; \
 	$(MAKE) --no-print-directory shuttle || status=1; \
 	$(MAKE) --no-print-directory proofs || status=1; \
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(VERIFY_FUZZ_SECONDS) || status=1; \
 	python3 scripts/report.py --claims proofs/README.md --log $(MODEL_LOG) --out proofs/REPORT.md || status=1; \
 	exit $$status
+
+## verify-deep: the nightly-style run: `make verify` with every loom model one preemption deeper
+## (or its own deep bound) and ten times the shuttle schedules. Hours on 2 cores; not in CI.
+verify-deep:
+	EVENTLOOP_DEEP=1 $(MAKE) --no-print-directory verify
 
 ## lint: formatting, clippy (all targets, every backend), the no_std build, the facade rule.
 lint:

@@ -4,9 +4,14 @@
 # with `-s none` (libFuzzer coverage, no sanitizer). New corpus entries go to a scratch directory,
 # so the committed corpus (fuzz/corpus/<target>, replayed by `cargo test`) stays as reviewed.
 # Fails if any run exits non-zero or leaves a crash/timeout/leak artifact.
+# One line per target goes to target/verify/fuzz.log (`fuzz <target> execs=N seconds=S
+# result=ok|failed`), which the claims report of `make verify` reads (scripts/report.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
+log=target/verify/fuzz.log
+mkdir -p target/verify
+: > "$log"
 
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz || cargo install cargo-fuzz
 if rustup toolchain list | grep -q '^nightly'; then
@@ -26,17 +31,29 @@ for target_file in fuzz/fuzz_targets/*.rs; do
     scratch=$(mktemp -d)
     artifacts=fuzz/artifacts/$target
     before=$(count_files "$artifacts")
+    output=$(mktemp)
+    result=ok
     echo "--- fuzz $target for ${seconds}s ($mode)"
     if ! (cd fuzz && "${run[@]}" "$target" "$scratch" "corpus/$target" -- \
-            -max_total_time="$seconds" -print_final_stats=1 2>&1 | tail -n 25); then
+            -max_total_time="$seconds" -print_final_stats=1) >"$output" 2>&1; then
         echo "fuzz: $target FAILED (non-zero exit)"
-        status=1
+        result=failed
     fi
+    tail -n 25 "$output"
     after=$(count_files "$artifacts")
     if [ "$after" -ne "$before" ]; then
         echo "fuzz: $target left new artifacts in $artifacts:"; ls -la "$artifacts"
-        status=1
+        result=failed
     fi
-    rm -rf "$scratch"
+    # libFuzzer's final stats (-print_final_stats=1): executions and wall-clock seconds.
+    execs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$output" | tail -n 1)
+    secs=$(sed -n 's/^stat::.*//; s/^Done \([0-9]*\) runs in \([0-9]*\) second.*/\2/p' "$output" | tail -n 1)
+    if [ -z "$execs" ]; then
+        echo "fuzz: $target printed no final stats"
+        result=failed
+    fi
+    [ "$result" = ok ] || status=1
+    echo "fuzz $target execs=${execs:-0} seconds=${secs:-$seconds} result=$result" | tee -a "$log"
+    rm -rf "$scratch" "$output"
 done
 exit $status

@@ -21,7 +21,7 @@ some cases (so SeqCst -> Acquire/Release on a load or store can survive without 
 unnecessary; DESIGN.md "What verified means"), and a bounded model that passes is not a proof
 that the weaker ordering is correct.
 
-Usage: scripts/orderings.py [--filter SUBSTRING] [--list] [--timeout SECONDS] [--out FILE]
+Usage: scripts/orderings.py [--filter REGEX] [--list] [--timeout SECONDS] [--out FILE]
 """
 import argparse
 import os
@@ -176,12 +176,12 @@ def run(cmd, cwd, env, timeout):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--filter", default="")
+    parser.add_argument("--filter", default="", help="regular expression matched against FILE:LINE")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--timeout", type=int, default=900)
     parser.add_argument("--out", default=str(ROOT / "target/verify/orderings.md"))
     args = parser.parse_args()
-    todo = [m for m in mutants(sites()) if args.filter in f"{m[0]}:{m[1]}"]
+    todo = [m for m in mutants(sites()) if re.search(args.filter, f"{m[0]}:{m[1]}")]
     if args.list:
         for rel, line, _, kind, ordering, weaker in todo:
             print(f"{rel}:{line} {kind} {ordering} -> {weaker}")

@@ -70,3 +70,13 @@ pub use driver::{Cx, EventLoop, Handle};
 pub const fn __loom_build() -> bool {
     cfg!(loom)
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    /// The doctests' early return must not fire in an ordinary build, or every example would
+    /// pass without running.
+    #[test]
+    fn the_loom_build_flag_is_off_in_an_ordinary_build() {
+        assert!(!crate::__loom_build());
+    }
+}

@@ -563,8 +563,11 @@ impl<T> Consumer<T> {
             return true;
         }
         let shared = &*self.shared;
-        // Acquire pairs with the producer's Release publish in `push_ring` (as in `pop_ring`).
-        if shared.slots[self.head & shared.mask].stamp.load(Acquire) == index_add(self.head, 1) {
+        // Relaxed: only the answer is used; no value is read through this load (the pop that
+        // follows re-loads the stamp with Acquire, and read-read coherence gives it the same or
+        // a later stamp). For a sleep decision the caller's SeqCst fence orders it (wake.md).
+        // Was Acquire; weakened after `make orderings` (proofs/orderings.md).
+        if shared.slots[self.head & shared.mask].stamp.load(Relaxed) == index_add(self.head, 1) {
             return true;
         }
         // Relaxed: snapshots ordered by the caller's fence. The shared overflow queue is poppable

@@ -318,6 +318,7 @@ mod tests {
                     Transition::Lost { actual },
                     "{from} -> {to} while {actual}"
                 );
+                assert!(!Transition::Lost { actual }.is_done());
                 assert_eq!(cell.load(), actual);
             }
         }
@@ -327,6 +328,7 @@ mod tests {
     fn identity_is_rejected_and_terminated_is_absorbing() {
         for s in LoopState::ALL {
             assert_eq!(cell_in(s).transition(s, s), Transition::Forbidden);
+            assert!(!Transition::Forbidden.is_done());
             assert!(!Terminated.may_transition(s));
         }
     }

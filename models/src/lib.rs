@@ -12,6 +12,10 @@
 //! Each run prints one line `MODEL tool=… name=… bound=… interleavings=… result=ok` (shown with
 //! `--nocapture`) and appends it to the file named by `EVENTLOOP_MODEL_LOG`, which is how
 //! `make verify` builds its table.
+//!
+//! With `EVENTLOOP_DEEP=1` (`make verify-deep`, the nightly-style run) every model uses its deep
+//! budgets instead: the loom bound of [`Model::deep_preemption_bound`] (by default one more
+//! preemption than the CI bound) and ten times the shuttle iterations.
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -23,6 +27,9 @@ pub struct Model {
     pub name: &'static str,
     /// loom preemption bound (bounded, so not exhaustive beyond it).
     pub preemption_bound: usize,
+    /// loom preemption bound of the deep run (`EVENTLOOP_DEEP=1`); `None`: one more than
+    /// `preemption_bound`.
+    pub deep_preemption_bound: Option<usize>,
     /// shuttle iterations for each of `check_random` and `check_pct`.
     pub shuttle_iterations: usize,
     /// Runs of the body on real threads in a plain `cargo test`.
@@ -36,6 +43,7 @@ impl Model {
         Self {
             name,
             preemption_bound: 2,
+            deep_preemption_bound: None,
             shuttle_iterations: 1000,
             threaded_runs: 200,
         }
@@ -45,6 +53,40 @@ impl Model {
     pub const fn preemption_bound(mut self, bound: usize) -> Self {
         self.preemption_bound = bound;
         self
+    }
+
+    /// Sets the loom preemption bound of the deep run (`EVENTLOOP_DEEP=1`).
+    pub const fn deep_preemption_bound(mut self, bound: usize) -> Self {
+        self.deep_preemption_bound = Some(bound);
+        self
+    }
+
+    /// Whether this is the deep (nightly-style) run: `EVENTLOOP_DEEP=1`.
+    pub fn deep() -> bool {
+        std::env::var("EVENTLOOP_DEEP").is_ok_and(|v| v == "1")
+    }
+
+    /// The loom bound of this run: `LOOM_MAX_PREEMPTIONS` if set, else the deep or the CI bound.
+    pub fn loom_bound(&self) -> usize {
+        let configured = if Self::deep() {
+            self.deep_preemption_bound
+                .unwrap_or(self.preemption_bound + 1)
+        } else {
+            self.preemption_bound
+        };
+        std::env::var("LOOM_MAX_PREEMPTIONS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(configured)
+    }
+
+    /// The shuttle iterations per scheduler of this run (ten times more in the deep run).
+    pub fn shuttle_budget(&self) -> usize {
+        if Self::deep() {
+            self.shuttle_iterations * 10
+        } else {
+            self.shuttle_iterations
+        }
     }
 
     /// Sets the shuttle iterations per scheduler.
@@ -306,10 +348,7 @@ where
 #[cfg(loom)]
 fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str, String) {
     let mut builder = loom::model::Builder::new();
-    let bound = std::env::var("LOOM_MAX_PREEMPTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(model.preemption_bound);
+    let bound = model.loom_bound();
     builder.preemption_bound = Some(bound);
     if std::env::var_os("LOOM_LOG").is_none() {
         builder.check(move || counted(&body));
@@ -387,14 +426,12 @@ mod trace {
 #[cfg(all(feature = "shuttle", not(loom)))]
 fn run<F: Fn() + Send + Sync + 'static>(model: Model, body: F) -> (&'static str, String) {
     let body = std::sync::Arc::new(body);
+    let iterations = model.shuttle_budget();
     let random = std::sync::Arc::clone(&body);
-    shuttle::check_random(move || counted(&*random), model.shuttle_iterations);
+    shuttle::check_random(move || counted(&*random), iterations);
     let pct = std::sync::Arc::clone(&body);
-    shuttle::check_pct(move || counted(&*pct), model.shuttle_iterations, 3);
-    (
-        "shuttle",
-        format!("random+pct(depth=3)x{}", model.shuttle_iterations),
-    )
+    shuttle::check_pct(move || counted(&*pct), iterations, 3);
+    ("shuttle", format!("random+pct(depth=3)x{iterations}"))
 }
 
 #[cfg(not(any(loom, feature = "shuttle")))]

@@ -124,6 +124,8 @@ fn timers_c_threads_set_and_clear_conservation() {
     check(
         Model::new("timers_c_threads_set_and_clear_conservation")
             .preemption_bound(1)
+            // Bound 2 (`make verify-deep`): 15.7M interleavings in about 17 minutes at f4d955c.
+            .deep_preemption_bound(2)
             .threaded_runs(100),
         || {
             let producers = scale(2, 3, 3);

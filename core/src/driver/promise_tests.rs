@@ -464,3 +464,21 @@ fn finally_settles_only_after_its_callback_ran_and_its_promise_settled() {
     el.run_until_idle().unwrap();
     assert_eq!(derived.outcome(), Some(&Ok(5)));
 }
+
+/// The thread-local mark that routes jobs to the running loop's own queue is set only while the
+/// loop runs: a mark left behind would point into a loop that may since have moved or died.
+#[test]
+fn the_driving_mark_lives_exactly_as_long_as_the_run() {
+    let mut el = EventLoop::new();
+    let seen = Arc::new(Mutex::new(None));
+    let s = Arc::clone(&seen);
+    el.submit(move |_| *s.lock().unwrap() = Some(super::promises::driving_any_loop()))
+        .unwrap();
+    assert!(!super::promises::driving_any_loop());
+    el.run_until_idle().unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(true));
+    assert!(
+        !super::promises::driving_any_loop(),
+        "cleared when the run returns"
+    );
+}

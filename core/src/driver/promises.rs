@@ -117,6 +117,12 @@ impl Drop for Driving {
     }
 }
 
+/// Whether this thread is marked as driving some loop (tests: the mark must not outlive `run`).
+#[cfg(all(test, not(loom), not(feature = "shuttle")))]
+pub(super) fn driving_any_loop() -> bool {
+    DRIVING.with(Cell::get) != NOT_DRIVING
+}
+
 /// Runs `f` with the loop-thread view of `shared`'s loop if this thread is driving it.
 fn with_driving<R>(shared: &Shared, f: impl FnOnce(Option<Cx<'_>>) -> R) -> R {
     let (driving, arc, local) = DRIVING.with(Cell::get);

@@ -113,6 +113,10 @@ fn remote_and_local_tasks_keep_per_source_fifo() {
             .collect();
         assert_eq!(order, [0, 1, 2, 3, 4], "{source}");
     }
+    // While both sources have tasks, they take turns: neither starves the other.
+    for pair in seen.windows(2) {
+        assert_ne!(pair[0].0, pair[1].0, "the sources alternate: {seen:?}");
+    }
     assert_eq!(el.stats().tasks_run, 10);
 }
 
@@ -372,4 +376,69 @@ fn loop_stats_add_and_subtract_every_counter() {
         LoopStats::default(),
         "saturating, never negative"
     );
+}
+
+/// The errors' messages say what happened, and a refused task comes back with its error.
+#[test]
+fn errors_explain_themselves_and_hand_the_task_back() {
+    let mut el = quiet_loop();
+    let handle = el.handle();
+    el.handle().shutdown();
+    el.run().unwrap();
+    assert_eq!(
+        el.run().unwrap_err().to_string(),
+        "the event loop has terminated and cannot run again"
+    );
+    let refused = handle.submit(|_| {}).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the event loop no longer accepts work; the task is handed back"
+    );
+    let _task_back = refused.into_inner();
+}
+
+/// `wait_terminated` from another thread returns only once the loop has terminated.
+#[test]
+fn waiting_for_termination_from_another_thread_returns_after_it() {
+    let mut el = quiet_loop();
+    let handle = el.handle();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let finished = handle.wait_terminated(None);
+        tx.send((finished, handle.state())).unwrap();
+    });
+    // The waiter cannot have returned yet: the loop has not run.
+    assert!(
+        rx.recv_timeout(core::time::Duration::from_millis(50))
+            .is_err()
+    );
+    el.handle().shutdown();
+    el.run().unwrap();
+    let (finished, state) = rx.recv().unwrap();
+    assert!(finished);
+    assert_eq!(state, crate::state::LoopState::Terminated);
+    waiter.join().unwrap();
+}
+
+/// The sleep re-check (`has_ready_work`, proofs/wake.md W2.4) sees work in each of the four
+/// queues on its own: a queue it overlooked would be a lost wake-up.
+#[test]
+fn the_sleep_recheck_sees_each_queue_alone() {
+    type Fill = fn(&EventLoop);
+    let fills: [(&str, Fill); 4] = [
+        ("local task", |el| el.submit(|_| {}).unwrap()),
+        ("local microtask", |el| el.queue_microtask(|_| {}).unwrap()),
+        ("remote task", |el| el.handle().submit(|_| {}).unwrap()),
+        ("remote microtask", |el| {
+            el.handle().queue_microtask(|_| {}).unwrap()
+        }),
+    ];
+    for (queue, fill) in fills {
+        let mut el = quiet_loop();
+        assert!(!el.has_ready_work(), "{queue}: nothing queued yet");
+        fill(&el);
+        assert!(el.has_ready_work(), "{queue}: the re-check must see it");
+        el.run_until_idle().unwrap();
+        assert!(!el.has_ready_work(), "{queue}: drained");
+    }
 }

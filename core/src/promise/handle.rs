@@ -32,10 +32,7 @@ use super::cell::{Reaction, Reactions, SettleCell};
 use super::job::JobVtableRef;
 use super::outcome::{Failure, IntoPromise, Resolution};
 use super::scheduler::{Job, RejectionEntry, Scheduler, TrackedRejection, discard_refused};
-use crate::sync::atomic::{
-    AtomicUsize,
-    Ordering::{AcqRel, Relaxed},
-};
+use crate::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::sync::{Arc, DynArc};
 
 /// What a promise value must be: shared by every reaction (each gets `&T`; passing it on to a
@@ -140,9 +137,10 @@ impl<T: Value, E: Reason> Inner<T, E> {
         if this.tracking.load(Relaxed) & HANDLED != 0 {
             return;
         }
-        // AcqRel: one RMW in the word's total order with `try_report`'s CAS (module docs);
-        // Acquire pairs with that CAS so the report happens-before the "handled later" notice.
-        let previous = this.tracking.fetch_or(HANDLED, AcqRel);
+        // Relaxed: what matters is that this is an RMW, in the word's one modification order
+        // with `try_report`'s CAS; nothing is published through the word (promise.md P4, §13).
+        // Was AcqRel; weakened after `make orderings` (proofs/orderings.md).
+        let previous = this.tracking.fetch_or(HANDLED, Relaxed);
         if previous == REPORTED {
             this.scheduler.handled_later(Self::tracked(this));
         }
@@ -202,11 +200,12 @@ impl<T: Value, E: Reason> RejectionEntry for Tracked<T, E> {
     }
 
     fn try_report(&self) -> bool {
-        // AcqRel: pairs with `mark_handled`'s RMW (module docs). Fails if a handler came first
-        // or the rejection was reported already.
+        // Relaxed: an RMW in one modification order with `mark_handled`'s `fetch_or` (module
+        // docs); coherence decides who came first, nothing is published (promise.md P4). Fails
+        // if a handler came first or the rejection was reported already.
         self.0
             .tracking
-            .compare_exchange(0, REPORTED, AcqRel, Relaxed) // pairs with `mark_handled`'s fetch_or
+            .compare_exchange(0, REPORTED, Relaxed, Relaxed)
             .is_ok()
     }
 }

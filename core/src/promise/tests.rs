@@ -5,20 +5,22 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use std::sync::Mutex;
 
+type Log = Arc<Mutex<Vec<(u32, u32)>>>;
+
+/// Registers reactions `0..n` on a pending cell; reaction `k` logs `(k, outcome)`.
+fn register_logging(cell: &SettleCell<u32>, log: &Log, n: u32) {
+    for k in 0..n {
+        let log = Arc::clone(log);
+        let reaction = Reaction::new(move |v: &u32| log.lock().unwrap().push((k, *v)));
+        assert!(cell.register(reaction).is_ok(), "the cell is pending");
+    }
+}
+
 #[test]
 fn reactions_before_and_after_settle_each_run_once_in_order() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let cell = SettleCell::<u32>::new();
-    for k in 0..3 {
-        let log = Arc::clone(&log);
-        assert!(
-            cell.register(Reaction::new(move |v: &u32| log
-                .lock()
-                .unwrap()
-                .push((k, *v))))
-                .is_ok()
-        );
-    }
+    register_logging(&cell, &log, 3);
     assert!(cell.outcome().is_none());
     let mut batches = Vec::new();
     cell.settle(7, |reactions| batches.push(reactions)).unwrap();
@@ -67,4 +69,33 @@ fn a_cell_settled_from_the_start_hands_reactions_back_and_refuses_settlers() {
         .expect_err("a settled cell hands the reaction back");
     back.run(cell.outcome().unwrap());
     assert_eq!(*ran.lock().unwrap(), Some(5));
+}
+
+/// The batch a settler gets is a list it can take apart: every reaction once, in registration
+/// order, as an iterator, and empty once taken. A settlement with nothing registered hands out
+/// no batch at all.
+#[test]
+fn the_settlers_batch_is_an_ordered_iterator_of_the_registered_reactions() {
+    let none = SettleCell::<u32>::new();
+    let mut batches = 0;
+    none.settle(1, |_| batches += 1).unwrap();
+    assert_eq!(batches, 0, "no reaction, no batch");
+
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let cell = SettleCell::<u32>::new();
+    register_logging(&cell, &log, 3);
+    let mut taken = Vec::new();
+    cell.settle(9, |mut batch| {
+        assert!(!batch.is_empty());
+        for reaction in batch.by_ref() {
+            taken.push(reaction);
+        }
+        assert!(batch.is_empty(), "a drained batch is empty");
+    })
+    .unwrap();
+    assert_eq!(taken.len(), 3);
+    for reaction in taken {
+        reaction.run(cell.outcome().unwrap());
+    }
+    assert_eq!(*log.lock().unwrap(), [(0, 9), (1, 9), (2, 9)]);
 }

@@ -200,7 +200,9 @@ fn a_full_registry_that_is_mostly_settled_sweeps_instead_of_growing() {
 fn close_refuses_registrations_and_reject_all_settles_only_pending_promises() {
     let q = queue();
     let mut registry = Registry::new();
+    assert!(registry.is_empty() && !registry.is_closed());
     let mut pairs = registered(&mut registry, &q, 3);
+    assert!(!registry.is_empty() && !registry.is_closed());
     let (p2, r2) = pairs.pop().unwrap();
     let (p1, r1) = pairs.pop().unwrap();
     let (p0, r0) = pairs.pop().unwrap();
@@ -310,4 +312,104 @@ fn a_long_chain_rejected_under_a_refusing_scheduler_does_not_recurse() {
     assert_eq!(head.outcome(), Some(&Err(Failure::Terminated)));
     assert_eq!(tail.outcome(), Some(&Err(Failure::Abandoned)));
     drop(resolver);
+}
+
+/// The growth rule's boundary: a full registry whose sweep leaves exactly half of it pending
+/// does not grow (it grows only when more than half is pending, G4).
+#[test]
+fn a_full_registry_exactly_half_pending_sweeps_and_keeps_its_capacity() {
+    let q = queue();
+    let mut registry = Registry::new();
+    let pairs = registered(&mut registry, &q, MIN_CAPACITY);
+    assert_eq!(registry.capacity(), MIN_CAPACITY);
+    let mut live = Vec::new();
+    for (i, (_, r)) in pairs.into_iter().enumerate() {
+        if i % 2 == 0 {
+            live.push(r);
+        } else {
+            r.resolve(0).unwrap();
+        }
+    }
+    live.extend(registered(&mut registry, &q, 1).into_iter().map(|(_, r)| r));
+    assert_eq!(registry.len(), MIN_CAPACITY / 2 + 1);
+    assert_eq!(registry.capacity(), MIN_CAPACITY, "swept, not grown");
+}
+
+/// The compaction rule's boundary: a registry with a quarter or more of its capacity live keeps
+/// its buffer (shrinking it would copy the entries on every scavenge for nothing).
+#[test]
+fn compaction_keeps_the_buffer_while_a_quarter_is_live() {
+    let q = queue();
+    let mut registry = Registry::new();
+    let pairs = registered(&mut registry, &q, 4 * MIN_CAPACITY);
+    let capacity = registry.capacity();
+    assert!(capacity > MIN_CAPACITY);
+    let mut live = Vec::new();
+    for (i, (_, r)) in pairs.into_iter().enumerate() {
+        if i < capacity / 4 {
+            live.push(r);
+        } else {
+            r.resolve(0).unwrap();
+        }
+    }
+    while registry.len() > capacity / 4 {
+        registry.scavenge(SCAVENGE_BATCH);
+    }
+    registry.scavenge(SCAVENGE_BATCH);
+    assert_eq!(registry.len(), capacity / 4);
+    assert_eq!(
+        registry.capacity(),
+        capacity,
+        "a quarter live: not compacted"
+    );
+    drop(live);
+}
+
+/// Compaction leaves room for as many registrations as there are live entries (twice the
+/// live count, not just above it), so a registry that keeps its size does not regrow at once.
+#[test]
+fn compaction_leaves_room_to_double() {
+    let q = queue();
+    let mut registry = Registry::new();
+    let pairs = registered(&mut registry, &q, 16 * MIN_CAPACITY);
+    let live_count = 2 * MIN_CAPACITY;
+    let mut live = Vec::new();
+    for (i, (_, r)) in pairs.into_iter().enumerate() {
+        if i < live_count {
+            live.push(r);
+        } else {
+            r.resolve(0).unwrap();
+        }
+    }
+    while registry.len() > live_count {
+        registry.scavenge(SCAVENGE_BATCH);
+    }
+    registry.scavenge(SCAVENGE_BATCH);
+    assert_eq!(registry.len(), live_count);
+    assert!(
+        registry.capacity() >= 2 * live_count && registry.capacity() <= 4 * live_count + 3,
+        "capacity {} for {live_count} live entries",
+        registry.capacity()
+    );
+    drop(live);
+}
+
+/// An inbox sweeps only when its vector is full past `MIN_CAPACITY`: below that, settled
+/// entries wait for the owner's `take` (sweeping every push would make registration O(n)).
+#[test]
+fn an_inbox_below_its_minimum_capacity_never_sweeps() {
+    let q = queue();
+    let inbox = Inbox::new();
+    let mut kept = Vec::new();
+    for i in 0..MIN_CAPACITY {
+        let (_, r) = pending(&q);
+        assert_eq!(inbox.register(r.downgrade()), 0);
+        if i % 2 == 0 {
+            kept.push(r);
+        } else {
+            r.resolve(0).unwrap();
+        }
+    }
+    assert_eq!(inbox.take().len(), MIN_CAPACITY, "nothing swept yet");
+    drop(kept);
 }

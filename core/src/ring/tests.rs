@@ -195,3 +195,85 @@ fn stash_is_popped_before_values_pushed_to_the_ring_after_the_batch_take() {
     assert_eq!(c.pop(), Some(4));
     assert_eq!(c.try_pop(), Err(PopError::Empty));
 }
+
+/// The documented bound (2^30 slots on 64-bit targets, 2^28 on 32-bit ones), and the errors'
+/// messages, which hand the caller the reason with the value.
+#[test]
+fn max_capacity_and_error_messages_are_as_documented() {
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!(MAX_CAPACITY, 1 << 30);
+    #[cfg(target_pointer_width = "32")]
+    assert_eq!(MAX_CAPACITY, 1 << 28);
+    assert!(with_capacity::<u8>(MAX_CAPACITY * 2).is_err());
+    let (p, c) = with_capacity::<u8>(2).unwrap();
+    assert!(c.close(), "the first close reports that it closed the ring");
+    assert!(
+        !c.close() && !p.close(),
+        "later closes report that it was already closed"
+    );
+    let refused = p.push(7).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the ring is closed; the value is handed back"
+    );
+    assert_eq!(refused.into_inner(), 7);
+}
+
+/// `is_empty`, `is_ready` and `len` in every single-threaded state: empty, values in the ring,
+/// values only in the shared overflow (the ring drained first), values in the stash.
+#[test]
+fn observers_agree_with_the_queue_in_every_state() {
+    let (p, mut c) = with_capacity::<u32>(2).unwrap();
+    assert!(c.is_empty() && !c.is_ready());
+    assert_eq!(c.len(), 0);
+    p.push(0).unwrap();
+    assert!(!c.is_empty() && c.is_ready());
+    assert_eq!(c.len(), 1);
+    // Ring full, two more spill: ring and overflow both hold values.
+    for v in 1..4 {
+        p.push(v).unwrap();
+    }
+    assert_eq!(c.len(), 4);
+    assert!(!c.is_empty() && c.is_ready());
+    // Drain the ring: the values left are only in the shared overflow queue.
+    assert_eq!((c.pop(), c.pop()), (Some(0), Some(1)));
+    assert_eq!(c.len(), 2);
+    assert!(
+        !c.is_empty() && c.is_ready(),
+        "an empty ring with a spilled overflow still holds values"
+    );
+    // The next pop moves the batch into the stash and pops from it.
+    assert_eq!(c.pop(), Some(2));
+    assert_eq!(c.len(), 1);
+    assert!(!c.is_empty() && c.is_ready(), "the stash holds a value");
+    assert_eq!(c.pop(), Some(3));
+    assert!(c.is_empty() && !c.is_ready());
+    assert_eq!(c.len(), 0);
+    assert_eq!(c.try_pop(), Err(PopError::Empty));
+}
+
+/// A batch taken from the overflow is drained from its buffer without shrinking it on every
+/// pop (which would reallocate per value and take the overflow lock each time); it shrinks
+/// once the batch is done.
+#[test]
+fn the_stash_keeps_its_buffer_while_it_drains() {
+    let (p, mut c) = with_capacity::<u32>(2).unwrap();
+    let burst = 10 * OVERFLOW_RESERVE as u32;
+    for v in 0..burst {
+        p.push(v).unwrap();
+    }
+    assert_eq!((c.pop(), c.pop()), (Some(0), Some(1)));
+    assert_eq!(c.pop(), Some(2), "takes the batch");
+    let held = c.overflow_allocation();
+    assert!(held >= burst as usize - 2);
+    for v in 3..burst - 1 {
+        assert_eq!(c.pop(), Some(v));
+        assert_eq!(
+            c.overflow_allocation(),
+            held,
+            "no shrink before the batch is done"
+        );
+    }
+    assert_eq!(c.pop(), Some(burst - 1));
+    assert!(c.overflow_allocation() <= 2 * OVERFLOW_RESERVE);
+}
