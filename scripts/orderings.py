@@ -209,7 +209,11 @@ def main():
                 verdict = "does not build"
                 break
             if code != 0:
+                # `-q` prints no per-test lines: the names are in the closing `failures:` list.
                 failed = re.findall(r"^test (\S+) \.\.\. FAILED", out, re.M)
+                listed = re.search(r"^failures:\n((?:    \S+\n)+)", out, re.M)
+                if listed:
+                    failed += listed.group(1).split()
                 why = "timed out" if code == 124 else (failed[0] if failed else f"{target} failed")
                 verdict = f"caught by `{why}`"
                 break
