@@ -563,10 +563,10 @@ impl<T> Consumer<T> {
             return true;
         }
         let shared = &*self.shared;
-        // Relaxed: only the answer is used; no value is read through this load (the pop that
-        // follows re-loads the stamp with Acquire, and read-read coherence gives it the same or
-        // a later stamp). For a sleep decision the caller's SeqCst fence orders it (wake.md).
-        // Was Acquire; weakened after `make orderings` (proofs/orderings.md).
+        // Was Acquire; weakened after `make orderings` (proofs/orderings.md). Only the answer is
+        // used: the pop that follows re-loads the stamp with Acquire (read-read coherence gives
+        // it the same or a later stamp), and a sleep decision is ordered by the caller's SeqCst
+        // fence (wake.md). Relaxed: pairs with nothing; no value is read through this load.
         if shared.slots[self.head & shared.mask].stamp.load(Relaxed) == index_add(self.head, 1) {
             return true;
         }

@@ -137,9 +137,9 @@ impl<T: Value, E: Reason> Inner<T, E> {
         if this.tracking.load(Relaxed) & HANDLED != 0 {
             return;
         }
-        // Relaxed: what matters is that this is an RMW, in the word's one modification order
-        // with `try_report`'s CAS; nothing is published through the word (promise.md P4, §13).
-        // Was AcqRel; weakened after `make orderings` (proofs/orderings.md).
+        // Was AcqRel; weakened after `make orderings` (proofs/orderings.md). What matters is
+        // that this is an RMW, in the word's one modification order with `try_report`'s CAS.
+        // Relaxed: pairs with nothing, nothing is published through the word (promise.md P4).
         let previous = this.tracking.fetch_or(HANDLED, Relaxed);
         if previous == REPORTED {
             this.scheduler.handled_later(Self::tracked(this));
@@ -205,7 +205,7 @@ impl<T: Value, E: Reason> RejectionEntry for Tracked<T, E> {
         // if a handler came first or the rejection was reported already.
         self.0
             .tracking
-            .compare_exchange(0, REPORTED, Relaxed, Relaxed)
+            .compare_exchange(0, REPORTED, Relaxed, Relaxed) // pairs with nothing (above)
             .is_ok()
     }
 }
