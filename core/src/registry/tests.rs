@@ -39,6 +39,19 @@ fn pending(queue: &DynArc<Queue>) -> Pair {
     Promise::new(scheduler)
 }
 
+/// Settles every pair whose index `keep` rejects; returns the kept resolvers (still pending).
+fn keep_pending(pairs: Vec<Pair>, keep: impl Fn(usize) -> bool) -> Vec<Resolver<u32, Failure>> {
+    let mut live = Vec::new();
+    for (i, (_, r)) in pairs.into_iter().enumerate() {
+        if keep(i) {
+            live.push(r);
+        } else {
+            r.resolve(0).unwrap();
+        }
+    }
+    live
+}
+
 fn registered(registry: &mut Registry, queue: &DynArc<Queue>, n: usize) -> Vec<Pair> {
     (0..n)
         .map(|_| {
@@ -149,14 +162,7 @@ fn compaction_returns_memory_when_few_entries_are_live() {
     let mut registry = Registry::new();
     let pairs = registered(&mut registry, &q, 4096);
     assert!(registry.capacity() >= 4096);
-    let mut live = Vec::new();
-    for (i, (_, r)) in pairs.into_iter().enumerate() {
-        if i < 10 {
-            live.push(r);
-        } else {
-            r.resolve(0).unwrap();
-        }
-    }
+    let live = keep_pending(pairs, |i| i < 10);
     while registry.len() > 10 {
         registry.scavenge(SCAVENGE_BATCH);
     }
@@ -175,14 +181,7 @@ fn a_full_registry_that_is_mostly_settled_sweeps_instead_of_growing() {
     let mut registry = Registry::new();
     let pairs = registered(&mut registry, &q, MIN_CAPACITY);
     assert_eq!(registry.capacity(), MIN_CAPACITY);
-    let mut live = Vec::new();
-    for (i, (_, r)) in pairs.into_iter().enumerate() {
-        if i % 4 == 0 {
-            live.push(r); // a quarter stays pending
-        } else {
-            r.resolve(0).unwrap();
-        }
-    }
+    let mut live = keep_pending(pairs, |i| i % 4 == 0); // a quarter stays pending
     live.extend(registered(&mut registry, &q, 1).into_iter().map(|(_, r)| r));
     assert_eq!(registry.capacity(), MIN_CAPACITY, "swept, not doubled");
     assert_eq!(registry.len(), MIN_CAPACITY / 4 + 1);
@@ -322,14 +321,7 @@ fn a_full_registry_exactly_half_pending_sweeps_and_keeps_its_capacity() {
     let mut registry = Registry::new();
     let pairs = registered(&mut registry, &q, MIN_CAPACITY);
     assert_eq!(registry.capacity(), MIN_CAPACITY);
-    let mut live = Vec::new();
-    for (i, (_, r)) in pairs.into_iter().enumerate() {
-        if i % 2 == 0 {
-            live.push(r);
-        } else {
-            r.resolve(0).unwrap();
-        }
-    }
+    let mut live = keep_pending(pairs, |i| i % 2 == 0);
     live.extend(registered(&mut registry, &q, 1).into_iter().map(|(_, r)| r));
     assert_eq!(registry.len(), MIN_CAPACITY / 2 + 1);
     assert_eq!(registry.capacity(), MIN_CAPACITY, "swept, not grown");
@@ -344,14 +336,7 @@ fn compaction_keeps_the_buffer_while_a_quarter_is_live() {
     let pairs = registered(&mut registry, &q, 4 * MIN_CAPACITY);
     let capacity = registry.capacity();
     assert!(capacity > MIN_CAPACITY);
-    let mut live = Vec::new();
-    for (i, (_, r)) in pairs.into_iter().enumerate() {
-        if i < capacity / 4 {
-            live.push(r);
-        } else {
-            r.resolve(0).unwrap();
-        }
-    }
+    let live = keep_pending(pairs, |i| i < capacity / 4);
     while registry.len() > capacity / 4 {
         registry.scavenge(SCAVENGE_BATCH);
     }
@@ -373,14 +358,7 @@ fn compaction_leaves_room_to_double() {
     let mut registry = Registry::new();
     let pairs = registered(&mut registry, &q, 16 * MIN_CAPACITY);
     let live_count = 2 * MIN_CAPACITY;
-    let mut live = Vec::new();
-    for (i, (_, r)) in pairs.into_iter().enumerate() {
-        if i < live_count {
-            live.push(r);
-        } else {
-            r.resolve(0).unwrap();
-        }
-    }
+    let live = keep_pending(pairs, |i| i < live_count);
     while registry.len() > live_count {
         registry.scavenge(SCAVENGE_BATCH);
     }
