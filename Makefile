@@ -49,13 +49,16 @@ shuttle:
 
 ## miri: all of core's tests over MIRI_CORE_SEEDS, the ring's over MIRI_SEEDS, and the threaded
 ## model bodies over MIRI_SEEDS (each seed is a different thread schedule and weak-memory choice;
-## Miri runs the seeds in parallel and fails if any seed fails).
+## Miri runs the seeds in parallel and fails if any seed fails). Strict provenance: an
+## integer-to-pointer cast is an error, not a warning (the promise cell tags pointers with
+## `map_addr`).
+MIRI_FLAGS = -Zmiri-strict-provenance
 miri:
 	@rustup component list --toolchain nightly --installed | grep -q '^miri' || rustup component add miri rust-src --toolchain nightly
 	$(CARGO) +nightly miri setup
-	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_CORE_SEEDS)" $(CARGO) +nightly miri test -p eventloop-core
-	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-core --lib ring::
-	MIRIFLAGS="-Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-models
+	MIRIFLAGS="$(MIRI_FLAGS) -Zmiri-many-seeds=$(MIRI_CORE_SEEDS)" $(CARGO) +nightly miri test -p eventloop-core
+	MIRIFLAGS="$(MIRI_FLAGS) -Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-core --lib ring::
+	MIRIFLAGS="$(MIRI_FLAGS) -Zmiri-many-seeds=$(MIRI_SEEDS)" $(CARGO) +nightly miri test -p eventloop-models
 
 ## orderings: weaken each atomic ordering of core/src in turn and run its component's loom models
 ## (long: about an hour on 2 cores; FILTER=regex over FILE:LINE narrows it). Table: target/verify/orderings.md.

@@ -37,7 +37,7 @@ run_check() { # kind package target name -> exit status of the check (0 = passed
         loom) limited env RUSTFLAGS="--cfg loom" cargo test -q --profile models -p "$pkg" "${sel[@]}" "$name" -- --exact --test-threads 1 ;;
         shuttle) limited cargo test -q --profile models -p "$pkg" --features "$pkg/shuttle" "${sel[@]}" "$name" -- --exact --test-threads 1 ;;
         test) limited cargo test -q -p "$pkg" "${sel[@]}" "$name" -- --exact ;;
-        miri) limited env MIRIFLAGS="-Zmiri-many-seeds=0..16" cargo +nightly miri test -q -p "$pkg" "${sel[@]}" "$name" -- --exact ;;
+        miri) limited env MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-many-seeds=0..16" cargo +nightly miri test -q -p "$pkg" "${sel[@]}" "$name" -- --exact ;;
         *) echo "unknown evidence kind '$kind'" >&2; return 2 ;;
     esac
 }

@@ -6,7 +6,9 @@
 //! # Protocol
 //!
 //! One word, `state`, holds the head of the reaction list (a pointer to a [`Header`], aligned to
-//! at least 4) and a two-bit tag:
+//! at least 4) and a two-bit tag in the pointer's low bits. The word is an `AtomicPtr` and the
+//! tag is set and cleared with `map_addr` (strict provenance: no integer-to-pointer cast, so Miri
+//! checks it under `-Zmiri-strict-provenance`):
 //!
 //! | tag | meaning | outcome slot | a registration |
 //! |---|---|---|---|
@@ -50,7 +52,7 @@ use core::mem::MaybeUninit;
 use core::ptr;
 
 use crate::sync::atomic::{
-    AtomicUsize,
+    AtomicPtr,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use crate::sync::cell::UnsafeCell;
@@ -60,6 +62,21 @@ const CLAIMED: usize = 0b01;
 const PUBLISHED: usize = 0b10;
 const SETTLED: usize = 0b11;
 const TAGS: usize = 0b11;
+
+/// The tag of a state word.
+fn tag_of<O>(word: *mut Header<O>) -> usize {
+    word.addr() & TAGS
+}
+
+/// The list head of a state word: the tag bits cleared, the head's provenance kept.
+fn head_of<O>(word: *mut Header<O>) -> *mut Header<O> {
+    word.map_addr(|addr| addr & !TAGS)
+}
+
+/// A state word with an empty list and the tag `tag` (never dereferenced, so no provenance).
+fn bare<O>(tag: usize) -> *mut Header<O> {
+    ptr::without_provenance_mut(tag)
+}
 
 /// The header every reaction node starts with (`repr(C)`, so a pointer to a node is a pointer to
 /// its header).
@@ -290,7 +307,7 @@ fn reverse<O>(mut head: *mut Header<O>) -> *mut Header<O> {
 /// The settlement cell of one promise: `O` is the outcome (`Result<T, E>` for promises). Share
 /// it (in an `Arc`) between the settlers and the registrars; see the module docs.
 pub struct SettleCell<O> {
-    state: AtomicUsize,
+    state: AtomicPtr<Header<O>>,
     outcome: UnsafeCell<MaybeUninit<O>>,
 }
 
@@ -306,7 +323,7 @@ impl<O> SettleCell<O> {
     pub fn new() -> Self {
         const { assert!(align_of::<Header<()>>() > TAGS) };
         Self {
-            state: AtomicUsize::new(0),
+            state: AtomicPtr::new(bare(PENDING)),
             outcome: UnsafeCell::new(MaybeUninit::uninit()),
         }
     }
@@ -314,7 +331,7 @@ impl<O> SettleCell<O> {
     /// A cell that is settled from the start (no atomic protocol needed: not shared yet).
     pub fn settled(outcome: O) -> Self {
         Self {
-            state: AtomicUsize::new(SETTLED),
+            state: AtomicPtr::new(bare(SETTLED)),
             outcome: UnsafeCell::new(MaybeUninit::new(outcome)),
         }
     }
@@ -329,14 +346,15 @@ impl<O> SettleCell<O> {
         // S1: claim. Relaxed load: only a guess for the CAS, which validates it.
         let mut current = self.state.load(Relaxed);
         loop {
-            if current & TAGS != PENDING {
+            if tag_of(current) != PENDING {
                 return Err(outcome); // another settler claimed first
             }
             // Relaxed: the claim publishes nothing (S3 publishes the outcome; the swaps acquire
             // the nodes).
+            let claimed = current.map_addr(|addr| addr | CLAIMED);
             match self
                 .state
-                .compare_exchange_weak(current, current | CLAIMED, Relaxed, Relaxed)
+                .compare_exchange_weak(current, claimed, Relaxed, Relaxed)
             {
                 Ok(_) => break,
                 Err(actual) => current = actual,
@@ -350,11 +368,11 @@ impl<O> SettleCell<O> {
         // S3: publish the outcome and take the list. AcqRel: Release publishes S2 to every
         // Acquire reader of PUBLISHED or SETTLED; Acquire synchronizes with every registrar's
         // Release CAS (R2) before it, so the nodes taken are initialized.
-        let mut list = self.state.swap(PUBLISHED, AcqRel);
-        debug_assert_eq!(list & TAGS, CLAIMED, "only the claimer publishes");
+        let mut list = self.state.swap(bare(PUBLISHED), AcqRel);
+        debug_assert_eq!(tag_of(list), CLAIMED, "only the claimer publishes");
         loop {
             // S4: hand out what was taken, in registration order.
-            let head = (list & !TAGS) as *mut Header<O>;
+            let head = head_of(list);
             if !head.is_null() {
                 schedule(Reactions {
                     head: reverse(head),
@@ -367,14 +385,14 @@ impl<O> SettleCell<O> {
             // failure: the swap below takes the new nodes with Acquire.
             match self
                 .state
-                .compare_exchange(PUBLISHED, SETTLED, Release, Relaxed) // pairs with R's Acquire
+                .compare_exchange(bare(PUBLISHED), bare(SETTLED), Release, Relaxed) // pairs with R's Acquire
             {
                 Ok(_) => return Ok(()),
                 // More reactions: take them. Acquire synchronizes with their registrars' R2
                 // (the nodes are initialized). No Release: this swap continues the release
                 // sequence headed by S3 (every write to `state` after S3 is an RMW), so a reader
                 // that reads its PUBLISHED still synchronizes with S3 and sees the outcome.
-                Err(_) => list = self.state.swap(PUBLISHED, Acquire),
+                Err(_) => list = self.state.swap(bare(PUBLISHED), Acquire),
             }
         }
     }
@@ -387,24 +405,23 @@ impl<O> SettleCell<O> {
         // Relaxed load: a guess validated by the CAS (or re-read with Acquire below).
         let mut current = self.state.load(Relaxed);
         loop {
-            if current == SETTLED {
+            if current.addr() == SETTLED {
                 // Acquire: synchronizes with S5 (and so with S3): the outcome, and everything the
                 // settler scheduled, happen-before whatever the caller does with the reaction.
                 let settled = self.state.load(Acquire);
-                debug_assert_eq!(settled, SETTLED, "SETTLED is final");
+                debug_assert_eq!(settled.addr(), SETTLED, "SETTLED is final");
                 return Err(reaction);
             }
             // R1: link the node in front of the current head. We still own the node.
             // SAFETY: the node is ours until the CAS below succeeds.
-            unsafe { set_next(node, (current & !TAGS) as *mut Header<O>) };
+            unsafe { set_next(node, head_of(current)) };
             // R2: Release publishes the node (closure and `next`) to the settler's Acquire
             // swap. Relaxed on failure: we retry with the value read.
-            match self.state.compare_exchange_weak(
-                current,
-                node as usize | (current & TAGS),
-                Release,
-                Relaxed,
-            ) {
+            let pushed = node.map_addr(|addr| addr | tag_of(current));
+            match self
+                .state
+                .compare_exchange_weak(current, pushed, Release, Relaxed)
+            {
                 Ok(_) => {
                     core::mem::forget(reaction); // the list owns the node now
                     return Ok(());
@@ -417,7 +434,7 @@ impl<O> SettleCell<O> {
     /// The outcome, once published.
     pub fn outcome(&self) -> Option<&O> {
         // Acquire: pairs with S3's Release, so the outcome written in S2 is visible.
-        let tag = self.state.load(Acquire) & TAGS;
+        let tag = tag_of(self.state.load(Acquire));
         if tag == PUBLISHED || tag == SETTLED {
             // The outcome is never written again after S3, so shared references are fine for
             // the cell's lifetime.
@@ -438,7 +455,7 @@ impl<O> Drop for SettleCell<O> {
         // Relaxed: `&mut self` means no other thread can touch the cell, and whatever handed us
         // the last reference (an `Arc` drop) synchronized with every earlier user.
         let state = self.state.load(Relaxed);
-        let tag = state & TAGS;
+        let tag = tag_of(state);
         debug_assert!(
             tag == PENDING || tag == SETTLED,
             "a settler cannot outlive its cell"
@@ -452,7 +469,7 @@ impl<O> Drop for SettleCell<O> {
             });
         } else {
             drop(Reactions {
-                head: (state & !TAGS) as *mut Header<O>,
+                head: head_of(state),
             });
         }
     }

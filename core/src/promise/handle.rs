@@ -189,7 +189,7 @@ struct Tracked<T, E>(Arc<Inner<T, E>>);
 
 impl<T: Value, E: Reason> RejectionEntry for Tracked<T, E> {
     fn id(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
+        Arc::as_ptr(&self.0).addr()
     }
 
     fn reason(&self) -> &dyn fmt::Debug {
@@ -262,7 +262,7 @@ impl<T: Value, E: Reason> Promise<T, E> {
     /// the unhandled-rejection notices about it carry ([`TrackedRejection::id`], and the
     /// driver's `RejectionEvent::id`), so a host can tell which promise a report is about.
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
+        Arc::as_ptr(&self.inner).addr()
     }
 
     /// The scheduler this promise's reactions run on (derived promises share it).

@@ -2,7 +2,7 @@
 
 pub(crate) mod atomic {
     pub(crate) use loom::sync::atomic::AtomicU64;
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
 }
 
 pub(crate) use loom::sync::Arc;

@@ -7,7 +7,7 @@
 
 pub(crate) mod atomic {
     pub(crate) use shuttle::sync::atomic::AtomicU64;
-    pub(crate) use shuttle::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+    pub(crate) use shuttle::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
 }
 
 pub(crate) use shuttle::sync::Arc;

@@ -3,7 +3,7 @@
 pub(crate) mod atomic {
     #[cfg(target_has_atomic = "64")]
     pub(crate) use core::sync::atomic::AtomicU64;
-    pub(crate) use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+    pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence};
 }
 
 #[cfg(feature = "alloc")]
