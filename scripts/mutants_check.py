@@ -46,11 +46,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True, help="cargo-mutants' mutants.out directory")
     ap.add_argument("--explained", required=True, help="proofs/mutants.md")
+    ap.add_argument("--timeouts", help="an earlier pass's timeout.txt (pass 2 does not re-run them)")
     args = ap.parse_args()
     out = pathlib.Path(args.out)
     caught = read_lines(out / "caught.txt") + read_lines(out / "previously_caught.txt")
     missed = read_lines(out / "missed.txt")
     timeouts = read_lines(out / "timeout.txt")
+    if args.timeouts:
+        timeouts = sorted(set(timeouts) | set(read_lines(pathlib.Path(args.timeouts))))
     unviable = read_lines(out / "unviable.txt")
     explained = explained_keys(pathlib.Path(args.explained))
     unexplained = [m for m in missed if key(m) not in explained]

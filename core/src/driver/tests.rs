@@ -442,3 +442,63 @@ fn the_sleep_recheck_sees_each_queue_alone() {
         assert!(!el.has_ready_work(), "{queue}: drained");
     }
 }
+
+/// The scenario of [`default_reporters_print_to_stderr`], run on its own too: with no panic hook
+/// and no rejection hook, a panicking task and an unhandled rejection are still contained and
+/// counted, and the loop goes on.
+#[test]
+fn default_reporters_scenario() {
+    let mut el = EventLoop::builder().clock(ManualClock::new()).build();
+    let (p, resolver) = el.promise::<u32, crate::promise::Failure>();
+    el.submit(|_| panic!("stderr-check boom")).unwrap();
+    el.submit(move |_| {
+        resolver
+            .reject(crate::promise::Failure::Terminated)
+            .unwrap();
+    })
+    .unwrap();
+    el.run_until_idle().unwrap();
+    // Handled later: counted, and (unlike the unhandled report) not printed. The marker lets
+    // the parent test see which phase printed what.
+    std::eprintln!("scenario: handled later next");
+    let _ = p.catch(|_| Ok(0));
+    el.run_until_idle().unwrap();
+    let stats = el.stats();
+    assert_eq!(stats.panics, 1);
+    assert_eq!(stats.rejections_unhandled, 1);
+    assert_eq!(stats.rejections_handled_later, 1);
+}
+
+/// What a host that installs no hooks sees: one line on stderr per panic and per unhandled
+/// rejection (Node prints the latter too), nothing for "handled later". The scenario runs in a
+/// child process (this test binary, filtered to `default_reporters_scenario`) whose stderr is
+/// read here.
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn a process")]
+fn default_reporters_print_to_stderr() {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "driver::tests::default_reporters_scenario",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the scenario failed:\n{stderr}");
+    let ours: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("eventloop: ") || line.starts_with("scenario: "))
+        .collect();
+    assert_eq!(
+        ours,
+        [
+            "eventloop: a Task panicked: stderr-check boom",
+            "eventloop: unhandled promise rejection: the event loop terminated",
+            "scenario: handled later next",
+        ],
+        "stderr:\n{stderr}"
+    );
+}

@@ -265,6 +265,69 @@ fn clearing_a_pending_timer_drops_its_callback_at_once() {
     assert_eq!(el.stats().timers_cancelled, 1);
 }
 
+/// A timer callback's destructor is user code: dropping an unrun callback (a clear, an
+/// interval that cleared itself, termination) contains a panic there and reports it as a
+/// `Destructor` panic, like a discarded task's, and the loop goes on.
+#[test]
+fn a_panicking_destructor_of_a_dropped_timer_callback_is_contained() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("timer callback destructor");
+        }
+    }
+    let kinds = Rc::new(RefCell::new(Vec::new()));
+    let k = Rc::clone(&kinds);
+    let clock = ManualClock::new();
+    let mut el = EventLoop::builder()
+        .clock(clock.clone())
+        .panic_hook(move |report| k.borrow_mut().push(report.kind))
+        .build();
+    // A clear on the loop thread drops the callback at once.
+    let guard = PanicOnDrop;
+    let cleared = el.set_timeout(ms(5), move |_| drop(guard)).unwrap();
+    assert_eq!(el.clear_timer(cleared), ClearOutcome::Cancelled);
+    assert_eq!(*kinds.borrow(), [CallbackKind::Destructor]);
+    // An interval that clears itself: its callback is dropped after the call returns.
+    let guard = PanicOnDrop;
+    let own_id = Rc::new(Cell::new(None));
+    let id = Rc::clone(&own_id);
+    let interval = el
+        .set_interval(ms(1), move |cx| {
+            let _keep = &guard;
+            assert_eq!(cx.clear_timer(id.get().unwrap()), ClearOutcome::Cancelled);
+        })
+        .unwrap();
+    own_id.set(Some(interval));
+    // Termination drops a pending timer's callback.
+    let guard = PanicOnDrop;
+    el.set_timeout(ms(50), move |_| drop(guard)).unwrap();
+    clock.advance(ms(1));
+    el.run_until_idle().unwrap();
+    assert_eq!(el.stats().timers_fired, 1);
+    el.handle().shutdown();
+    el.run().unwrap();
+    assert_eq!(el.state(), LoopState::Terminated);
+    assert_eq!(*kinds.borrow(), [CallbackKind::Destructor; 3]);
+    assert_eq!(el.stats().panics, 3);
+}
+
+/// `tick` counts every callback it ran: each due timer's callback and the microtasks of its
+/// checkpoint (what `run_until_idle` and the sleep decision rely on to tell progress from none).
+#[test]
+fn a_tick_counts_each_fired_timer_and_its_microtasks() {
+    let (el, clock) = manual_loop(Config::default());
+    for _ in 0..2 {
+        el.set_timeout(ms(1), |cx| {
+            cx.queue_microtask(|_| {}).unwrap();
+        })
+        .unwrap();
+    }
+    clock.advance(ms(1));
+    assert_eq!(el.tick(), 4, "two timers, one microtask each");
+    assert_eq!(el.tick(), 0);
+}
+
 #[test]
 fn a_timeout_clearing_itself_has_already_fired() {
     let (mut el, clock) = manual_loop(Config::default());
@@ -439,6 +502,10 @@ fn shutdown_cancels_pending_timers_and_drops_their_callbacks() {
     ));
     assert!(matches!(
         el.set_timeout(ms(1), |_| {}),
+        Err(TimerError::Terminated(_))
+    ));
+    assert!(matches!(
+        el.set_interval(ms(1), |_| {}),
         Err(TimerError::Terminated(_))
     ));
     assert_eq!(

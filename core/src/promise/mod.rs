@@ -90,3 +90,6 @@ mod tests;
 
 #[cfg(all(test, feature = "std", not(loom), not(feature = "shuttle")))]
 mod combinator_tests;
+
+#[cfg(all(test, feature = "std", not(loom), not(feature = "shuttle")))]
+mod handle_tests;

@@ -136,6 +136,11 @@ fn cancel_returns_the_callback_and_it_is_dropped_at_once() {
 fn cancel_of_unknown_fired_or_cancelled_ids_is_not_found() {
     let mut pool = TimerPool::new();
     let never = TimerId::new(42).unwrap();
+    assert_eq!(
+        never.to_string(),
+        "42",
+        "an ID displays as its number (as in JS)"
+    );
     assert!(matches!(pool.cancel(never), Cancel::NotFound));
     assert!(TimerId::new(0).is_none());
     let a = pool.schedule(ms(1), 'a', TimerKind::Timeout, 0).unwrap();
@@ -146,6 +151,8 @@ fn cancel_of_unknown_fired_or_cancelled_ids_is_not_found() {
     assert!(matches!(pool.cancel(c), Cancel::Cancelled('c')));
     assert!(matches!(pool.cancel(c), Cancel::NotFound), "second cancel");
     assert!(!Cancel::<()>::NotFound.found());
+    assert!(Cancel::Cancelled(()).found());
+    assert!(Cancel::<()>::Firing.found());
     pool.check_invariants();
 }
 
@@ -430,6 +437,24 @@ fn finish_with_a_foreign_token_panics() {
     let due_two = two.take_due(ms(1)).unwrap();
     two.finish(due_two.token, due_two.callback, None);
     two.finish(due.token, due.callback, None); // slot 0 of `two` is free now
+}
+
+/// A token names a slot *and* an ID: a foreign token whose slot is firing here too, under
+/// another ID, is refused as well (not taken for the timer firing in that slot).
+#[test]
+#[should_panic(expected = "not a firing timer of this pool")]
+fn finish_with_a_foreign_token_of_a_firing_slot_panics() {
+    let mut one = TimerPool::new();
+    let mut two = TimerPool::new();
+    one.schedule(ms(1), 1, TimerKind::Timeout, 0).unwrap();
+    // `two` uses up ID 1, so its timer in slot 0 has ID 2.
+    let cancelled = two.schedule(ms(1), 0, TimerKind::Timeout, 0).unwrap();
+    assert!(matches!(two.cancel(cancelled), Cancel::Cancelled(0)));
+    two.schedule(ms(1), 2, TimerKind::Timeout, 0).unwrap();
+    let due = one.take_due(ms(1)).unwrap();
+    let due_two = two.take_due(ms(1)).unwrap();
+    assert_ne!(due.id, due_two.id);
+    two.finish(due.token, due.callback, None); // slot 0 of `two` is firing, as ID 2
 }
 
 /// Bytes per live timer on 64-bit with a boxed closure: a 56-byte slot, a 24-byte heap entry,
