@@ -60,10 +60,7 @@ missed=0
 for patch in proofs/defects/*.patch; do
     name=$(basename "$patch" .patch)
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && continue
-    rm -rf "$scratch" && mkdir -p "$scratch"
-    git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
-        [ -e "$f" ] && printf '%s\0' "$f"
-    done | tar --null -T - -cf - | tar -xf - -C "$scratch"
+    scripts/scratch_tree.sh "$scratch"
     before=$(cat "$scratch"/core/src/*.rs "$scratch"/core/src/*/*.rs 2>/dev/null | md5sum)
     if ! (cd "$scratch" && git apply "$root/$patch") ||
         [ "$before" = "$(cat "$scratch"/core/src/*.rs "$scratch"/core/src/*/*.rs 2>/dev/null | md5sum)" ]; then

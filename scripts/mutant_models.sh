@@ -14,11 +14,8 @@ diff=$(realpath "$1")
 target=$2
 filter=$3
 scratch=target/mutant-models/tree
-rm -rf "$scratch"
-mkdir -p "$scratch"
-git ls-files -z | xargs -0 tar -cf - | tar -xf - -C "$scratch"
-# The working tree's tracked files (uncommitted changes included), as cargo-mutants saw them.
-git diff --name-only -z | xargs -0 -r -I{} cp {} "$scratch/{}"
+# The working tree as cargo-mutants saw it (uncommitted changes included).
+scripts/scratch_tree.sh "$scratch"
 (cd "$scratch" && patch -p0 --quiet < "$diff")
 if (cd "$scratch" && RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR="$PWD/../build" \
         cargo test --profile models -p eventloop-models --test "$target" "$filter" -- --test-threads 1 \

@@ -27,7 +27,6 @@ import argparse
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -133,21 +132,7 @@ def mutants(all_sites):
 
 
 def copy_tree(scratch):
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.split(b"\0")
-    for f in files:
-        if not f:
-            continue
-        src = ROOT / f.decode()
-        if not src.exists():
-            continue
-        dst = scratch / f.decode()
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
+    subprocess.run([str(ROOT / "scripts/scratch_tree.sh"), str(scratch)], check=True)
 
 
 def apply(scratch, rel, line, col, ordering, weaker):
