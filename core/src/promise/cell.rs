@@ -354,7 +354,7 @@ impl<O> SettleCell<O> {
             let claimed = current.map_addr(|addr| addr | CLAIMED);
             match self
                 .state
-                .compare_exchange_weak(current, claimed, Relaxed, Relaxed)
+                .compare_exchange_weak(current, claimed, Relaxed, Relaxed) // pairs with nothing (above)
             {
                 Ok(_) => break,
                 Err(actual) => current = actual,
@@ -368,7 +368,7 @@ impl<O> SettleCell<O> {
         // S3: publish the outcome and take the list. AcqRel: Release publishes S2 to every
         // Acquire reader of PUBLISHED or SETTLED; Acquire synchronizes with every registrar's
         // Release CAS (R2) before it, so the nodes taken are initialized.
-        let mut list = self.state.swap(bare(PUBLISHED), AcqRel);
+        let mut list = self.state.swap(bare(PUBLISHED), AcqRel); // pairs with R2 and readers' Acquire
         debug_assert_eq!(tag_of(list), CLAIMED, "only the claimer publishes");
         loop {
             // S4: hand out what was taken, in registration order.
@@ -392,7 +392,7 @@ impl<O> SettleCell<O> {
                 // (the nodes are initialized). No Release: this swap continues the release
                 // sequence headed by S3 (every write to `state` after S3 is an RMW), so a reader
                 // that reads its PUBLISHED still synchronizes with S3 and sees the outcome.
-                Err(_) => list = self.state.swap(bare(PUBLISHED), Acquire),
+                Err(_) => list = self.state.swap(bare(PUBLISHED), Acquire), // pairs with R2's Release
             }
         }
     }
@@ -420,7 +420,7 @@ impl<O> SettleCell<O> {
             let pushed = node.map_addr(|addr| addr | tag_of(current));
             match self
                 .state
-                .compare_exchange_weak(current, pushed, Release, Relaxed)
+                .compare_exchange_weak(current, pushed, Release, Relaxed) // pairs with S3's/S4's Acquire
             {
                 Ok(_) => {
                     core::mem::forget(reaction); // the list owns the node now
@@ -434,7 +434,7 @@ impl<O> SettleCell<O> {
     /// The outcome, once published.
     pub fn outcome(&self) -> Option<&O> {
         // Acquire: pairs with S3's Release, so the outcome written in S2 is visible.
-        let tag = tag_of(self.state.load(Acquire));
+        let tag = tag_of(self.state.load(Acquire)); // pairs with S3's Release
         if tag == PUBLISHED || tag == SETTLED {
             // The outcome is never written again after S3, so shared references are fine for
             // the cell's lifetime.
