@@ -15,31 +15,52 @@ use core::time::Duration;
 /// One heap entry: the key `(deadline, seq)` and the slot it orders. Keys are unique because
 /// `seq` is, so the order is total and ties on the deadline go to the smaller `seq`.
 ///
-/// The deadline is split into its seconds and nanoseconds so that the slot index fits in the
-/// padding a `Duration` would have left: 8 + 4 + 4 + 8 = 24 bytes.
+/// The deadline is kept in whole nanoseconds since the clock origin as a `u64`, saturated at
+/// `u64::MAX` (about 584 years; see [`deadline_nanos`]), so the key is two words that compare as
+/// one 128-bit number: a `cmp`/`sbb` pair on x86-64, no data-dependent branch. 8 + 8 + 4 bytes,
+/// padded to 24.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Entry {
-    secs: u64,
-    nanos: u32,
+    /// Nanoseconds since the clock origin, saturated.
+    deadline: u64,
+    seq: u64,
     /// Index of the slot in the pool.
     pub(super) slot: u32,
-    seq: u64,
+}
+
+/// `deadline` in whole nanoseconds since the clock origin, saturated at `u64::MAX` (2^64 − 1 ns is
+/// about 584 years: a deadline past that, such as `Duration::MAX` for "never", is kept as that
+/// instant). Monotone, and exact (no rounding) below the saturation point, so the order of
+/// deadlines below it is kept.
+#[inline]
+pub(super) fn deadline_nanos(deadline: Duration) -> u64 {
+    deadline
+        .as_secs()
+        .checked_mul(1_000_000_000)
+        .and_then(|nanos| nanos.checked_add(u64::from(deadline.subsec_nanos())))
+        .unwrap_or(u64::MAX)
 }
 
 impl Entry {
     #[inline]
     pub(super) fn new(deadline: Duration, seq: u64, slot: u32) -> Self {
         Self {
-            secs: deadline.as_secs(),
-            nanos: deadline.subsec_nanos(),
-            slot,
+            deadline: deadline_nanos(deadline),
             seq,
+            slot,
         }
     }
 
+    /// The deadline as stored (saturated at `u64::MAX` nanoseconds).
     #[inline]
     pub(super) fn deadline(&self) -> Duration {
-        Duration::new(self.secs, self.nanos)
+        Duration::from_nanos(self.deadline)
+    }
+
+    /// The deadline in nanoseconds, as [`deadline_nanos`] gave it.
+    #[inline]
+    pub(super) fn deadline_nanos(&self) -> u64 {
+        self.deadline
     }
 
     #[inline]
@@ -47,20 +68,17 @@ impl Entry {
         self.seq
     }
 
-    /// Strictly earlier in firing order: by deadline, then by scheduling sequence.
+    /// The key `(deadline, seq)` as one number: the deadline in the high word.
     #[inline(always)]
-    fn before(&self, other: &Entry) -> bool {
-        (self.secs, self.nanos, self.seq) < (other.secs, other.nanos, other.seq)
+    fn key(&self) -> u128 {
+        (u128::from(self.deadline) << 64) | u128::from(self.seq)
     }
 
-    /// [`before`](Self::before) without branches: `(secs, nanos)` compared as one 96-bit
-    /// number, the result combined with `&`/`|`, so the compiler can use flag arithmetic and
-    /// conditional moves instead of data-dependent jumps.
+    /// Strictly earlier in firing order: by deadline, then by scheduling sequence (one 128-bit
+    /// comparison, without branches).
     #[inline(always)]
-    fn before_flat(&self, other: &Entry) -> bool {
-        let a = (u128::from(self.secs) << 32) | u128::from(self.nanos);
-        let b = (u128::from(other.secs) << 32) | u128::from(other.nanos);
-        (a < b) | ((a == b) & (self.seq < other.seq))
+    fn before(&self, other: &Entry) -> bool {
+        self.key() < other.key()
     }
 }
 
@@ -181,18 +199,7 @@ impl<const D: usize> Heap<D> {
             if first >= len {
                 break;
             }
-            let end = if first + D < len { first + D } else { len };
-            let best = if D == 4 && end - first == 4 && len <= FLAT_SIFT_MAX {
-                self.smallest_of_four(first)
-            } else {
-                let mut best = first;
-                for child in first + 1..end {
-                    if self.entries[child].before(&self.entries[best]) {
-                        best = child;
-                    }
-                }
-                best
-            };
+            let best = self.smallest_child(first, len);
             let below = self.entries[best];
             if !below.before(&entry) {
                 break;
@@ -203,14 +210,31 @@ impl<const D: usize> Heap<D> {
         self.place(hole, entry, positions);
     }
 
+    /// The smallest of the children `first..min(first + D, len)` (`first < len`).
+    #[inline(always)]
+    fn smallest_child(&self, first: usize, len: usize) -> usize {
+        let end = if first + D < len { first + D } else { len };
+        if D == 4 && end - first == 4 && len <= FLAT_SIFT_MAX {
+            self.smallest_of_four(first)
+        } else {
+            let mut best = first;
+            for child in first + 1..end {
+                if self.entries[child].before(&self.entries[best]) {
+                    best = child;
+                }
+            }
+            best
+        }
+    }
+
     /// The smallest of the four entries from `first`, without branches: a tournament whose two
     /// first-round comparisons are independent.
     #[inline(always)]
     fn smallest_of_four(&self, first: usize) -> usize {
         let c = &self.entries[first..first + 4];
-        let a = usize::from(c[1].before_flat(&c[0]));
-        let b = 2 + usize::from(c[3].before_flat(&c[2]));
-        first + if c[b].before_flat(&c[a]) { b } else { a }
+        let a = usize::from(c[1].before(&c[0]));
+        let b = 2 + usize::from(c[3].before(&c[2]));
+        first + if c[b].before(&c[a]) { b } else { a }
     }
 
     #[inline(always)]
@@ -265,31 +289,62 @@ mod tests {
         state.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
 
+    /// The largest `Duration` kept exactly: `u64::MAX` nanoseconds.
+    const SATURATION: Duration = Duration::new(18_446_744_073, 709_551_615);
+
     #[test]
-    fn flat_comparison_matches_the_tuple_order() {
-        let edges = [0, 1, 2, u32::MAX as u64, u64::MAX - 1, u64::MAX];
+    fn comparison_matches_the_tuple_order_below_saturation() {
+        // Around 0, around the 32-bit marks, and up to the saturation point.
+        let secs = [0, 1, 2, u64::from(u32::MAX), SATURATION.as_secs() - 1];
         let nanos = [0, 1, 999_999_998, 999_999_999];
-        let mut entries = Vec::new();
-        for &secs in &edges {
+        let seqs = [0, 1, 2, u64::from(u32::MAX), u64::MAX - 1, u64::MAX];
+        let mut keys = vec![(SATURATION, 0), (SATURATION, u64::MAX)];
+        for &s in &secs {
             for &n in &nanos {
-                for &seq in &edges {
-                    entries.push(Entry::new(Duration::new(secs, n), seq, 0));
+                for &seq in &seqs {
+                    keys.push((Duration::new(s, n), seq));
                 }
             }
         }
         let mut state = 0x1234_5678_9abc_def1;
-        // Every pair is compared: 2,000 random entries is 4.6M pairs, too many for Miri.
+        // Every pair is compared: 2,000 random keys is 4.6M pairs, too many for Miri.
         let random = if cfg!(miri) { 60 } else { 2000 };
         for _ in 0..random {
-            let secs = next(&mut state) % 4;
+            let s = next(&mut state) % 4;
             let n = (next(&mut state) % 3) as u32;
-            entries.push(Entry::new(Duration::new(secs, n), next(&mut state) % 4, 0));
+            keys.push((Duration::new(s, n), next(&mut state) % 4));
         }
-        for a in &entries {
-            for b in &entries {
-                assert_eq!(a.before(b), a.before_flat(b), "{a:?} vs {b:?}");
+        for &(da, sa) in &keys {
+            let a = Entry::new(da, sa, 0);
+            assert_eq!(a.deadline(), da, "kept exactly below saturation");
+            for &(db, sb) in &keys {
+                let b = Entry::new(db, sb, 1);
+                assert_eq!(a.before(&b), (da, sa) < (db, sb), "{a:?} vs {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn deadlines_past_saturation_are_kept_as_the_saturation_instant() {
+        assert_eq!(deadline_nanos(SATURATION), u64::MAX);
+        assert_eq!(
+            deadline_nanos(SATURATION - Duration::from_nanos(1)),
+            u64::MAX - 1
+        );
+        for past in [
+            SATURATION + Duration::from_nanos(1),
+            Duration::new(SATURATION.as_secs() + 1, 0),
+            Duration::new(u64::MAX / 1_000_000_000 + 1, 0),
+            Duration::MAX,
+        ] {
+            assert_eq!(deadline_nanos(past), u64::MAX, "{past:?}");
+            assert_eq!(Entry::new(past, 0, 0).deadline(), SATURATION);
+        }
+        // Past saturation, scheduling order decides (the ties rule), not the exact deadline.
+        let later = Entry::new(Duration::MAX, 1, 0);
+        let sooner_but_scheduled_after = Entry::new(SATURATION + Duration::from_secs(1), 2, 1);
+        assert!(later.before(&sooner_but_scheduled_after));
+        assert!(Entry::new(SATURATION - Duration::from_nanos(1), 9, 0).before(&later));
     }
 
     /// Pushes, removals at random positions and pops on a 4-ary heap of `size` entries (both

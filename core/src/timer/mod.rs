@@ -40,6 +40,11 @@
 //! - **Order.** Timers fire by `(deadline, seq)`: `seq` is a counter taken at every schedule and
 //!   every interval re-arm, so equal deadlines fire in scheduling order (the Go original's heap
 //!   was not stable). [`TimerPool::take_due`] hands out the earliest timer with `deadline <= now`.
+//!   Deadlines are kept in whole nanoseconds as a `u64`, exact up to 2^64 − 1 ns (about 584
+//!   years after the clock origin); a later one (such as `Duration::MAX`, "never") is kept as
+//!   that instant, so such timers tie among themselves and fire in scheduling order, once `now`
+//!   reaches that instant too. [`Due::deadline`] and [`TimerPool::deadline`] report the kept
+//!   value.
 //! - **Firing.** `take_due` moves the callback out to the caller; the slot stays reserved in a
 //!   *firing* state holding no callback, and the ID stays live, until [`TimerPool::finish`]
 //!   takes the callback back with the [`FiringToken`] (not `Clone`: finished exactly once). A

@@ -9,7 +9,7 @@ use core::time::Duration;
 use hashbrown::HashMap;
 
 use super::ARITY;
-use super::heap::{Entry, Heap, Positions};
+use super::heap::{Entry, Heap, Positions, deadline_nanos};
 
 /// The largest timer ID by default: 2^53 − 1, JavaScript's `Number.MAX_SAFE_INTEGER`, so every ID
 /// round-trips through a JS number.
@@ -180,7 +180,7 @@ pub struct Due<F> {
     /// Its nesting level (the HTML "timer nesting level" its callback runs at; see
     /// [`super::NestingPolicy`]).
     pub nesting: u32,
-    /// The deadline it was due at.
+    /// The deadline it was due at (as kept: saturated at 2^64 − 1 ns, see the module docs).
     pub deadline: Duration,
     /// Pass to [`TimerPool::finish`] after running the callback.
     pub token: FiringToken,
@@ -487,7 +487,7 @@ impl<F> TimerPool<F> {
     /// pass ends early and the due timers behind it wait for the next pass, still in order.
     pub fn take_due_before(&mut self, now: Duration, mark: PassMark) -> Option<Due<F>> {
         let root = *self.heap.peek()?;
-        if root.deadline() > now || root.seq() >= mark.0 {
+        if root.deadline_nanos() > deadline_nanos(now) || root.seq() >= mark.0 {
             return None;
         }
         let slot = root.slot;

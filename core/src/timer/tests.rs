@@ -527,9 +527,10 @@ fn heap_orders_and_tracks_positions_4ary() {
 }
 
 #[test]
-fn heap_entry_keeps_full_duration_range() {
+fn heap_entry_saturates_past_u64_nanoseconds_and_orders_exactly_below() {
+    let saturation = Duration::from_nanos(u64::MAX);
     let e = Entry::new(Duration::MAX, u64::MAX, u32::MAX - 1);
-    assert_eq!(e.deadline(), Duration::MAX);
+    assert_eq!(e.deadline(), saturation);
     let a = Entry::new(Duration::new(5, 999_999_999), 9, 0);
     let b = Entry::new(Duration::new(6, 0), 1, 1);
     let mut heap = Heap::<4>::new();
@@ -537,6 +538,23 @@ fn heap_entry_keeps_full_duration_range() {
     heap.push(b, &mut table);
     heap.push(a, &mut table);
     assert_eq!(heap.peek().map(|e| e.slot), Some(0));
+}
+
+#[test]
+fn a_never_deadline_fires_only_once_the_clock_saturates_too() {
+    let mut pool = TimerPool::new();
+    let never = pool
+        .schedule(Duration::MAX, "never", TimerKind::Timeout, 0)
+        .unwrap();
+    let soon = pool.schedule(ms(1), "soon", TimerKind::Timeout, 0).unwrap();
+    assert_eq!(pool.next_deadline(), Some(ms(1)));
+    let due = pool.take_due(Duration::from_nanos(u64::MAX - 1)).unwrap();
+    assert_eq!(due.id, soon);
+    assert!(pool.finish(due.token, due.callback, None).is_some());
+    assert!(pool.take_due(Duration::from_nanos(u64::MAX - 1)).is_none());
+    assert_eq!(pool.deadline(never), Some(Duration::from_nanos(u64::MAX)));
+    let due = pool.take_due(Duration::MAX).unwrap();
+    assert_eq!((due.id, due.callback), (never, "never"));
 }
 
 // ---- delay rules ----
