@@ -93,10 +93,10 @@ pub(super) trait Positions {
 /// Heaps up to this many entries (384 KiB of entries: about an L2 cache) pick the smallest
 /// child in [`Heap::sift_down`] without branches. The child to follow is data-dependent, so the
 /// branches mispredict about once per level: in cache that dominates, and the flat tournament is
-/// faster (the fire row of the timer benchmark at 1k timers: about 95 → 52 ns). Out of cache the
-/// branches win: a predicted branch lets the CPU start loading the next level before the
-/// comparison resolves, while the flat version waits for it (the same row at 100k and 1M was
-/// 20–55 % slower flat). Measured in `bench/` (`report timers`).
+/// faster. Out of cache the branches win: a predicted branch lets the CPU start loading the next
+/// level before the comparison resolves, while the flat version waits for it. Measured in
+/// `bench/` (`report timers`, fire row), re-measured with the 128-bit key: at 1k timers about
+/// 70–80 ns branching vs 43–47 ns flat; at 1M about 485 ns branching vs 630–640 ns flat.
 const FLAT_SIFT_MAX: usize = 1 << 14;
 
 /// A d-ary min-heap (`D` ≥ 2) of [`Entry`]s. Positions are `u32`: the pool never holds more
