@@ -343,7 +343,8 @@ impl<O> SettleCell<O> {
     /// `schedule` should only queue the reactions (for example as microtasks), not run user
     /// code: registrations that race the settlement wait in the list until it returns.
     pub fn settle(&self, outcome: O, mut schedule: impl FnMut(Reactions<O>)) -> Result<(), O> {
-        // S1: claim. Relaxed load: only a guess for the CAS, which validates it.
+        // S1: claim. Relaxed load: only a guess for the CAS, which validates it; pairs with
+        // nothing (the claim publishes and reads no data).
         let mut current = self.state.load(Relaxed);
         loop {
             if tag_of(current) != PENDING {
@@ -402,12 +403,14 @@ impl<O> SettleCell<O> {
     /// [`SettleCell::outcome`], which is then `Some`.
     pub fn register(&self, reaction: Reaction<O>) -> Result<(), Reaction<O>> {
         let node = reaction.node;
-        // Relaxed load: a guess validated by the CAS (or re-read with Acquire below).
+        // Relaxed load: a guess validated by the CAS (or re-read with Acquire below); pairs with
+        // nothing.
         let mut current = self.state.load(Relaxed);
         loop {
             if current.addr() == SETTLED {
-                // Acquire: synchronizes with S5 (and so with S3): the outcome, and everything the
-                // settler scheduled, happen-before whatever the caller does with the reaction.
+                // Acquire: pairs with S5's Release (and, through the release sequence, S3's):
+                // the outcome, and everything the settler scheduled, happen-before whatever the
+                // caller does with the reaction.
                 let settled = self.state.load(Acquire);
                 debug_assert_eq!(settled.addr(), SETTLED, "SETTLED is final");
                 return Err(reaction);
@@ -452,8 +455,9 @@ impl<O> SettleCell<O> {
 
 impl<O> Drop for SettleCell<O> {
     fn drop(&mut self) {
-        // Relaxed: `&mut self` means no other thread can touch the cell, and whatever handed us
-        // the last reference (an `Arc` drop) synchronized with every earlier user.
+        // Relaxed: pairs with nothing. `&mut self` means no other thread can touch the cell, and
+        // whatever handed us the last reference (an `Arc` drop) synchronized with every earlier
+        // user.
         let state = self.state.load(Relaxed);
         let tag = tag_of(state);
         debug_assert!(
