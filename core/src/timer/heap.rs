@@ -34,11 +34,7 @@ pub(super) struct Entry {
 /// deadlines below it is kept.
 #[inline]
 pub(super) fn deadline_nanos(deadline: Duration) -> u64 {
-    deadline
-        .as_secs()
-        .checked_mul(1_000_000_000)
-        .and_then(|nanos| nanos.checked_add(u64::from(deadline.subsec_nanos())))
-        .unwrap_or(u64::MAX)
+    u64::try_from(deadline.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Entry {
