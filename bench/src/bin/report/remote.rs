@@ -12,7 +12,12 @@
 //!    minus the spinning caller thread), and for ours the loop's counters per round trip. Ours
 //!    runs with `spin_before_sleep` 0, 20, 50 (default) and 200 µs;
 //! 3. the same ping-pong with a pause between round trips (the executor goes idle each time),
-//!    which is where a spin-before-sleep costs CPU without buying latency.
+//!    which is where a spin-before-sleep costs CPU without buying latency;
+//! 4. the design targets, and the goal of issue 3 on its own lines: ours (default config)
+//!    against the two peers that issue names (tokio current-thread spawned into, and
+//!    `std::sync::mpsc` with a thread) on the throughput row and the back-to-back ping-pong row.
+//!    The other peers (tokio mpsc, crossbeam-channel) are in the tables and in the "fastest
+//!    peer" ratios, not in that goal.
 //!
 //! Repetitions go round-robin over the executors (each repetition starts a fresh one), after one
 //! untimed pass, so slow drift of a shared machine hits all alike. Ratios are fastest peer ÷
@@ -333,7 +338,7 @@ fn render_ping(rows: &[PingRow]) -> String {
         let p99 = quantile(&row.latencies, 0.99) / 1000.0;
         let mean = row.latencies.iter().sum::<f64>() / row.latencies.len().max(1) as f64 / 1000.0;
         let reps = format!(
-            "{:.1}–{:.1}",
+            "{:.2}–{:.2}",
             row.rep_medians[0] / 1000.0,
             row.rep_medians[row.rep_medians.len() - 1] / 1000.0
         );
@@ -359,14 +364,43 @@ fn render_ping(rows: &[PingRow]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {median_us:.1} | {p99:.1} | {mean:.1} | {reps} | {ratio} | {cpu_process:.1} | {executor} | {sleeps} | {parks} | {unparks} |",
+            "| {} | {median_us:.2} | {p99:.2} | {mean:.2} | {reps} | {ratio} | {cpu_process:.1} | {executor} | {sleeps} | {parks} | {unparks} |",
             row.peer.name()
         );
     }
     if let Some((peer, us)) = fastest {
-        let _ = writeln!(out, "\nFastest peer: {} ({us:.1} µs median).", peer.name());
+        let _ = writeln!(out, "\nFastest peer: {} ({us:.2} µs median).", peer.name());
     }
     out
+}
+
+/// The peers issue 3 names for its goal ("ahead of both on both rows"): a tokio current-thread
+/// runtime spawned into from another thread, and `std::sync::mpsc` with a dedicated thread.
+const GOAL_PEERS: [Peer; 2] = [Peer::TokioSpawn, Peer::StdMpsc];
+
+/// One goal line: ours (default config) against each of [`GOAL_PEERS`] on one row (lower is
+/// better), with the ratios.
+fn goal_line(row: &str, unit: &str, ours: f64, peers: &[(Peer, f64)]) -> String {
+    let mut ahead = true;
+    let mut parts = Vec::new();
+    for goal in GOAL_PEERS {
+        if let Some(&(peer, theirs)) = peers.iter().find(|(p, _)| *p == goal) {
+            ahead &= ours < theirs;
+            parts.push(format!(
+                "{:.2}× vs {} ({theirs:.2} {unit})",
+                theirs / ours,
+                peer.name()
+            ));
+        } else {
+            ahead = false;
+            parts.push(format!("{} not measured", goal.name()));
+        }
+    }
+    format!(
+        "- {row}: ours (default config, {ours:.2} {unit}) ahead of tokio spawn and std mpsc — {}: {}",
+        if ahead { "met" } else { "**missed**" },
+        parts.join(", ")
+    )
 }
 
 fn targets(throughput: &[(Peer, f64)], ping: &[PingRow]) -> String {
@@ -387,6 +421,26 @@ fn targets(throughput: &[(Peer, f64)], ping: &[PingRow]) -> String {
             peer.name()
         );
     }
+    if let Some(&(_, ns)) = throughput.iter().find(|(p, _)| *p == default) {
+        let _ = writeln!(
+            out,
+            "{}",
+            goal_line("remote submit (issue 3 goal)", "ns/task", ns, throughput)
+        );
+    }
+    if let Some(row) = ping.iter().find(|r| r.peer == default) {
+        let medians: Vec<(Peer, f64)> = ping.iter().map(|r| (r.peer, r.median_us())).collect();
+        let _ = writeln!(
+            out,
+            "{}",
+            goal_line(
+                "ping-pong, back to back (issue 3 goal)",
+                "µs median",
+                row.median_us(),
+                &medians
+            )
+        );
+    }
     for row in ping.iter().filter(|r| r.peer.is_ours()) {
         let Peer::Ours { spin } = row.peer else {
             continue;
@@ -401,8 +455,8 @@ fn targets(throughput: &[(Peer, f64)], ping: &[PingRow]) -> String {
             .unwrap_or(row.cpu_process);
         let _ = writeln!(
             out,
-            "- ping-pong ≤ 4 µs with a bounded spin ({} µs) — {} ({median_us:.1} µs median, \
-             {:.1} µs p99; executor-side CPU {:.1} µs per round trip)",
+            "- ping-pong ≤ 4 µs with a bounded spin ({} µs) — {} ({median_us:.2} µs median, \
+             {:.2} µs p99; executor-side CPU {:.1} µs per round trip)",
             spin.as_micros(),
             verdict(median_us <= 4.0),
             quantile(&row.latencies, 0.99) / 1000.0,
