@@ -289,8 +289,8 @@ impl Inbox {
         let capacity = slot.entries.capacity();
         let full = slot.entries.len() == capacity && capacity >= MIN_CAPACITY;
         slot.entries.push(promise);
-        // Relaxed: a hint for the owner's next `take`; the entries themselves travel under the
-        // lock, and `close` takes them whatever the hint says.
+        // Relaxed: pairs with nothing; a hint for the owner's next `take`; the entries themselves
+        // travel under the lock, and `close` takes them whatever the hint says.
         self.waiting.store(true, Relaxed);
         if !full {
             return 0;
@@ -309,7 +309,8 @@ impl Inbox {
 
     /// Takes the waiting entries (for the owner's registry), if the hint says there are any.
     pub fn take(&self) -> Vec<WeakPromise> {
-        // Relaxed: see `register`; a stale `false` delays the hand-over to the next call.
+        // Relaxed: pairs with nothing (see `register`); a stale `false` delays the hand-over to the
+        // next call.
         if !self.waiting.load(Relaxed) {
             return Vec::new();
         }
@@ -324,7 +325,8 @@ impl Inbox {
     pub fn close(&self) -> Vec<WeakPromise> {
         let mut slot = self.slot.lock();
         slot.closed = true;
-        // Relaxed: a hint (see `register`); once closed, nothing is pushed any more.
+        // Relaxed: pairs with nothing; a hint (see `register`). Once closed, nothing is pushed any
+        // more.
         self.waiting.store(false, Relaxed);
         mem::take(&mut slot.entries)
     }
@@ -361,7 +363,8 @@ impl PutBack<'_> {
             entries.shrink_to(MIN_CAPACITY.max(2 * entries.len()));
         }
         slot.entries = entries;
-        self.inbox.waiting.store(true, Relaxed); // Relaxed: a hint, see `Inbox::register`
+        // Relaxed: pairs with nothing; a hint, see `Inbox::register`.
+        self.inbox.waiting.store(true, Relaxed);
         0
     }
 }

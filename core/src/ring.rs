@@ -249,7 +249,8 @@ impl<T> Shared<T> {
     #[inline]
     fn push_ring(&self, value: T) -> Result<(), RingPush<T>> {
         let tail_word = &self.producers.tail;
-        // Relaxed: a stale `tail` only costs a failed CAS or a retry below; it publishes nothing.
+        // Relaxed: pairs with nothing. A stale `tail` only costs a failed CAS or a retry below;
+        // it publishes nothing.
         let mut tail = tail_word.load(Relaxed);
         loop {
             if tail & CLOSED != 0 {
@@ -262,7 +263,8 @@ impl<T> Shared<T> {
             let stamp = slot.stamp.load(Acquire);
             let lag = tail.wrapping_sub(stamp) & INDEX_MASK;
             if lag == 0 {
-                // Relaxed: the CAS only makes the claim exclusive (RMW atomicity); the value is
+                // Relaxed both ways: pairs with nothing. The CAS only makes the claim exclusive
+                // (RMW atomicity); the value is
                 // published by the stamp store below, not through `tail`.
                 match tail_word.compare_exchange_weak(tail, index_add(tail, 1), Relaxed, Relaxed) {
                     Ok(_) => {
@@ -285,6 +287,7 @@ impl<T> Shared<T> {
             } else {
                 // The stamp is ahead of our `tail`: other pushes moved on. Reload.
                 hint::spin_loop();
+                // Relaxed: pairs with nothing, as the first load above.
                 tail = tail_word.load(Relaxed);
             }
         }
@@ -299,7 +302,7 @@ impl<T> Shared<T> {
             if overflow.closed {
                 return Err(PushError(value));
             }
-            // Relaxed: written only under this lock, which we hold.
+            // Relaxed: pairs with nothing; written only under this lock, which we hold.
             if only_if_spilled && !self.producers.spilled.load(Relaxed) {
                 drop(overflow);
                 match self.push_ring(value) {
@@ -313,8 +316,8 @@ impl<T> Shared<T> {
                 }
             }
             overflow.queue.push_back(value);
-            // Relaxed: written under the lock; see `Producer::push` for why readers need only
-            // coherence, and `Consumer::try_pop` for the consumer's side.
+            // Relaxed: pairs with nothing; written under the lock. See `Producer::push` for why
+            // readers need only coherence, and `Consumer::try_pop` for the consumer's side.
             self.producers.spilled.store(true, Relaxed);
             return Ok(());
         }
@@ -324,7 +327,8 @@ impl<T> Shared<T> {
         let mut overflow = self.overflow.lock();
         let first = !overflow.closed;
         overflow.closed = true;
-        // Relaxed: the bit is an RMW on `tail`, so every claim CAS ordered after it fails;
+        // Relaxed: pairs with nothing. The bit is an RMW on `tail`, so every claim CAS ordered
+        // after it fails;
         // claims ordered before it are below the final tail and get published on their own.
         // Holding the overflow lock makes the close of both paths one step for lock takers.
         self.producers.tail.fetch_or(CLOSED, Relaxed);
@@ -332,7 +336,8 @@ impl<T> Shared<T> {
     }
 
     fn is_closed(&self) -> bool {
-        // Relaxed: a snapshot; callers that need the exact answer hold or take the lock.
+        // Relaxed: pairs with nothing; a snapshot. Callers that need the exact answer hold or
+        // take the lock.
         self.producers.tail.load(Relaxed) & CLOSED != 0
     }
 }
@@ -350,7 +355,8 @@ impl<T> Producer<T> {
     #[inline]
     pub fn push(&self, value: T) -> Result<(), PushError<T>> {
         let shared = &*self.shared;
-        // Relaxed is enough for FIFO: if an earlier push (happens-before this one) spilled, its
+        // Relaxed (it pairs with nothing) is enough for FIFO: if an earlier push (happens-before
+        // this one) spilled, its
         // `spilled = true` happens-before this load, so by coherence we read `true` or a later
         // value. A later `false` is written only by the consumer when it moved the whole shared
         // queue, that earlier item included, into its stash (popped before the ring) or found
@@ -415,7 +421,8 @@ impl<T> Consumer<T> {
         }
         // Inline answer for the common "nothing queued" case (a loop checks empty queues on every
         // checkpoint): nothing claimed, nothing spilled, not closed (`head` has no CLOSED bit, so
-        // equality also says open). Relaxed: as in `try_pop_slow`, which decides every other case.
+        // equality also says open). Relaxed: pairs with nothing, as in `try_pop_slow`, which
+        // decides every other case.
         if self.shared.producers.tail.load(Relaxed) == self.head
             && !self.shared.producers.spilled.load(Relaxed)
         {
@@ -429,7 +436,7 @@ impl<T> Consumer<T> {
         let Some(value) = self.stash.pop_front() else {
             unreachable!("pop_stash on an empty stash")
         };
-        // Relaxed: a hint about memory only; see `release_stash_if_idle`.
+        // Relaxed: pairs with nothing; a hint about memory only (see `release_stash_if_idle`).
         if self.stash.is_empty() && !self.shared.producers.spilled.load(Relaxed) {
             self.release_stash_if_idle();
         }
@@ -452,13 +459,15 @@ impl<T> Consumer<T> {
     #[cold]
     fn try_pop_slow(&mut self) -> Result<T, PopError> {
         loop {
-            // Relaxed: compared with our own `head`; a stale value can only make a claimed slot
+            // Relaxed: pairs with nothing. Compared with our own `head`; a stale value can only
+            // make a claimed slot
             // look unclaimed, and the decision that matters is re-made under the lock below.
             let tail = self.shared.producers.tail.load(Relaxed);
             if tail & INDEX_MASK != self.head {
                 return Err(PopError::Pending);
             }
-            // Relaxed: a hint. A set flag is acted on under the lock. A stale `false` means the
+            // Relaxed: pairs with nothing; a hint. A set flag is acted on under the lock. A
+            // stale `false` means the
             // spill is concurrent with this pop (a spill that happens-before it is seen, by
             // coherence); wake-up protocols order this load with a SeqCst fence of their own.
             if !self.shared.producers.spilled.load(Relaxed) && tail & CLOSED == 0 {
@@ -503,7 +512,8 @@ impl<T> Consumer<T> {
         debug_assert!(self.stash.is_empty());
         let shared = &*self.shared;
         let mut overflow = shared.overflow.lock();
-        // Relaxed suffices: if push(x) into the ring happens-before push(o) into the overflow,
+        // Relaxed (it pairs with nothing) suffices: if push(x) into the ring happens-before
+        // push(o) into the overflow,
         // x's claim happens-before o's append, which happens-before this load through the lock.
         // So the claim is visible here and we go back to the ring first (FIFO across overflow).
         let tail = shared.producers.tail.load(Relaxed);
@@ -513,7 +523,7 @@ impl<T> Consumer<T> {
         if overflow.queue.is_empty() {
             // Reached only on a closed ring: on an open one we get here after reading `spilled`
             // set, and only this consumer empties the shared queue. Return its memory anyway.
-            // Relaxed: written under the lock.
+            // Relaxed: pairs with nothing; written under the lock.
             shared.producers.spilled.store(false, Relaxed);
             overflow.queue.shrink_to(OVERFLOW_RESERVE);
             self.stash.shrink_to(OVERFLOW_RESERVE);
@@ -528,6 +538,7 @@ impl<T> Consumer<T> {
         // clear `spilled`. Relaxed: written under the lock; see `Producer::push` for why
         // producers need only coherence, and proofs/ring.md (R2 (iii)) for the stash order.
         mem::swap(&mut overflow.queue, &mut self.stash);
+        // Relaxed: pairs with nothing (see above).
         shared.producers.spilled.store(false, Relaxed);
         TakeOverflow::Taken
     }
@@ -545,7 +556,7 @@ impl<T> Consumer<T> {
     /// Whether nothing is queued. A racy snapshot: a concurrent push may land right after, and
     /// a push that is claimed but not yet published counts as queued.
     pub fn is_empty(&self) -> bool {
-        // Relaxed: a snapshot (see `try_pop`).
+        // Relaxed: pairs with nothing; a snapshot (see `try_pop`).
         self.stash.is_empty()
             && self.shared.producers.tail.load(Relaxed) & INDEX_MASK == self.head
             && !self.shared.producers.spilled.load(Relaxed)
@@ -570,8 +581,8 @@ impl<T> Consumer<T> {
         if shared.slots[self.head & shared.mask].stamp.load(Relaxed) == index_add(self.head, 1) {
             return true;
         }
-        // Relaxed: snapshots ordered by the caller's fence. The shared overflow queue is poppable
-        // only when the ring is empty.
+        // Relaxed: pairs with nothing; snapshots ordered by the caller's fence. The shared overflow
+        // queue is poppable only when the ring is empty.
         shared.producers.tail.load(Relaxed) & INDEX_MASK == self.head
             && shared.producers.spilled.load(Relaxed)
     }
@@ -580,9 +591,9 @@ impl<T> Consumer<T> {
     /// in use.
     pub fn len(&self) -> usize {
         let shared = &*self.shared;
-        // Relaxed: a snapshot.
+        // Relaxed: pairs with nothing; a snapshot.
         let in_ring = shared.producers.tail.load(Relaxed).wrapping_sub(self.head) & INDEX_MASK;
-        // Relaxed: a snapshot; the count itself is read under the lock.
+        // Relaxed: pairs with nothing; a snapshot. The count itself is read under the lock.
         let in_overflow = if shared.producers.spilled.load(Relaxed) {
             shared.overflow.lock().queue.len()
         } else {
@@ -623,7 +634,8 @@ impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
         // Nobody can pop any more: refuse further pushes so nothing piles up unseen.
         self.shared.close();
-        // Relaxed: read in `Shared::drop`, which runs after the last `Arc` is released; Arc's
+        // Relaxed: pairs with nothing itself. Read in `Shared::drop`, which runs after the last
+        // `Arc` is released; Arc's
         // release/acquire on the count orders this store before that read.
         self.shared.final_head.store(self.head, Relaxed);
     }
@@ -633,12 +645,15 @@ impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // Every handle is gone, so every claimed slot is published (a push finishes before its
         // `&Producer` borrow ends). Drop each value still in the ring, exactly once.
-        // Relaxed: see `Consumer::drop`; ordered by the last `Arc` release/acquire.
+        // Relaxed: pairs with nothing itself; see `Consumer::drop`. Ordered by the last `Arc`
+        // release/acquire.
         let mut index = self.final_head.load(Relaxed);
+        // Relaxed: pairs with nothing, as the load above.
         let tail = self.producers.tail.load(Relaxed) & INDEX_MASK;
         while index != tail {
             let slot = &self.slots[index & self.mask];
-            // Relaxed: no other thread is left (the last Arc drop synchronized with them all).
+            // Relaxed: pairs with nothing; no other thread is left (the last Arc drop
+            // synchronized with them all).
             let stamp = slot.stamp.load(Relaxed);
             debug_assert_eq!(
                 stamp,

@@ -174,7 +174,7 @@ pub(super) struct Counters {
 }
 
 impl Counters {
-    /// Relaxed: statistics; nothing is published through them.
+    /// Relaxed: pairs with nothing; statistics, nothing is published through them.
     #[inline]
     pub(super) fn add(counter: &AtomicUsize, n: usize) {
         counter.fetch_add(n, Relaxed);
@@ -304,7 +304,7 @@ impl Shared {
 
     pub(super) fn stats(&self) -> LoopStats {
         let c = &self.counters;
-        // Relaxed: statistics snapshots.
+        // Relaxed: pairs with nothing; statistics snapshots.
         LoopStats {
             tasks_run: c.tasks_run.load(Relaxed),
             microtasks_run: c.microtasks_run.load(Relaxed),

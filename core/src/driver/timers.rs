@@ -110,8 +110,9 @@ impl TimerIds {
 
     /// A fresh ID, or `None` once `limit` IDs have been issued (then nothing changes).
     pub(super) fn allocate(&self) -> Option<TimerId> {
-        // Relaxed: an ID only has to be unique, which the RMW gives (each CAS that succeeds
-        // reads the value the previous one wrote); nothing is published through the counter.
+        // Relaxed: pairs with nothing. An ID only has to be unique, which the RMW gives (each CAS
+        // that succeeds reads the value the previous one wrote); nothing is published through the
+        // counter.
         let mut issued = self.issued.load(Relaxed);
         loop {
             if issued >= self.limit {

@@ -98,9 +98,9 @@ impl<T: Value, E: Reason> Inner<T, E> {
                 refused.push(job);
             }
         })?;
-        // Relaxed: a hint only. A handler registered after this load is seen by `try_report`'s
-        // RMW on the same word (module docs), so a stale `0` costs a tracked entry, never a
-        // false report.
+        // Relaxed: pairs with nothing; a hint only. A handler registered after this load is seen by
+        // `try_report`'s RMW on the same word (module docs), so a stale `0` costs a tracked entry,
+        // never a false report.
         if rejected && this.tracking.load(Relaxed) & HANDLED == 0 {
             this.scheduler.track_rejection(Self::tracked(this));
         }
@@ -133,7 +133,8 @@ impl<T: Value, E: Reason> Inner<T, E> {
     }
 
     fn mark_handled(this: &Arc<Self>) {
-        // Relaxed fast path: once HANDLED is set, whoever set it dealt with REPORTED.
+        // Relaxed fast path (pairs with nothing): once HANDLED is set, whoever set it dealt with
+        // REPORTED.
         if this.tracking.load(Relaxed) & HANDLED != 0 {
             return;
         }

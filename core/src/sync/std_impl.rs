@@ -118,7 +118,8 @@ mod mutex {
                 if !self.locked.swap(true, Ordering::Acquire) {
                     return MutexGuard(self);
                 }
-                // Relaxed: only a hint to retry the swap, which does the synchronizing.
+                // Relaxed: pairs with nothing; only a hint to retry the swap, which does the
+                // synchronizing.
                 while self.locked.load(Ordering::Relaxed) {
                     core::hint::spin_loop();
                 }
