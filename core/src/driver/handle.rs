@@ -179,6 +179,13 @@ impl Counters {
     pub(super) fn add(counter: &AtomicUsize, n: usize) {
         counter.fetch_add(n, Relaxed);
     }
+
+    /// A statistics snapshot of one counter.
+    #[inline]
+    pub(super) fn read(counter: &AtomicUsize) -> usize {
+        // Relaxed: pairs with nothing, like `add`; a snapshot, nothing is published through it.
+        counter.load(Relaxed)
+    }
 }
 
 pub(super) struct Shared {
@@ -304,21 +311,20 @@ impl Shared {
 
     pub(super) fn stats(&self) -> LoopStats {
         let c = &self.counters;
-        // Relaxed: pairs with nothing; statistics snapshots.
         LoopStats {
-            tasks_run: c.tasks_run.load(Relaxed),
-            microtasks_run: c.microtasks_run.load(Relaxed),
-            panics: c.panics.load(Relaxed),
-            discarded: c.discarded.load(Relaxed),
-            sleeps: c.sleeps.load(Relaxed),
-            parks: c.parks.load(Relaxed),
-            unparks: c.unparks.load(Relaxed),
-            timers_fired: c.timers_fired.load(Relaxed),
-            timers_cancelled: c.timers_cancelled.load(Relaxed),
-            timers_dropped: c.timers_dropped.load(Relaxed),
-            rejections_unhandled: c.rejections_unhandled.load(Relaxed),
-            rejections_handled_later: c.rejections_handled_later.load(Relaxed),
-            promises_terminated: c.promises_terminated.load(Relaxed),
+            tasks_run: Counters::read(&c.tasks_run),
+            microtasks_run: Counters::read(&c.microtasks_run),
+            panics: Counters::read(&c.panics),
+            discarded: Counters::read(&c.discarded),
+            sleeps: Counters::read(&c.sleeps),
+            parks: Counters::read(&c.parks),
+            unparks: Counters::read(&c.unparks),
+            timers_fired: Counters::read(&c.timers_fired),
+            timers_cancelled: Counters::read(&c.timers_cancelled),
+            timers_dropped: Counters::read(&c.timers_dropped),
+            rejections_unhandled: Counters::read(&c.rejections_unhandled),
+            rejections_handled_later: Counters::read(&c.rejections_handled_later),
+            promises_terminated: Counters::read(&c.promises_terminated),
         }
     }
 }
